@@ -1,0 +1,185 @@
+//! The core shared by every client: the librdkafka handle, its main queue,
+//! and the dispatcher that serves logs, errors and statistics.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+use crate::config::ClientConfig;
+use crate::native::{event_type, ClientKind, NativeClient, NativeEvent, NativeQueue};
+use crate::statistics::Statistics;
+use crate::Error;
+
+/// Callback for errors reported by the client in the background (broker
+/// connections lost, authentication failures, fatal errors).
+pub(crate) type ErrorHandler = Arc<dyn Fn(&Error) + Send + Sync>;
+/// Callback for each statistics report.
+pub(crate) type StatsHandler = Arc<dyn Fn(&Statistics) + Send + Sync>;
+
+/// User callbacks served by the dispatcher.
+#[derive(Clone, Default)]
+pub(crate) struct Handlers {
+    pub on_error: Option<ErrorHandler>,
+    pub on_statistics: Option<StatsHandler>,
+}
+
+/// The librdkafka client and what every client type needs around it.
+pub(crate) struct ClientCore {
+    // Field order: the queue reference is released before the client.
+    pub(crate) main_queue: NativeQueue,
+    pub(crate) native: NativeClient,
+    handlers: Handlers,
+    latest_stats: Mutex<Option<Arc<Statistics>>>,
+    pub(crate) name: String,
+}
+
+/// Events the dispatcher asks librdkafka to deliver on the main queue.
+const BASE_EVENTS: i32 = event_type::LOG | event_type::ERROR | event_type::STATS;
+
+impl ClientCore {
+    /// Creates the librdkafka client with logs, errors, statistics (and
+    /// `extra_events`) routed to the main queue.
+    pub(crate) fn new(
+        kind: ClientKind,
+        config: &ClientConfig,
+        extra_events: i32,
+        handlers: Handlers,
+    ) -> Result<Self, Error> {
+        let mut conf = config.native().dup();
+        conf.set("log.queue", "true")
+            .map_err(|reason| Error::Config {
+                key: "log.queue".into(),
+                reason,
+            })?;
+        conf.set_events(BASE_EVENTS | extra_events);
+        let native = NativeClient::new(kind, conf).map_err(|reason| Error::Config {
+            key: "(client creation)".into(),
+            reason,
+        })?;
+        native
+            .forward_logs_to_main_queue()
+            .map_err(|e| Error::kafka("forward logs", e))?;
+        let main_queue = native.main_queue();
+        let name = native.name();
+        Ok(ClientCore {
+            main_queue,
+            native,
+            handlers,
+            latest_stats: Mutex::new(None),
+            name,
+        })
+    }
+
+    /// The most recent statistics report, if statistics are enabled.
+    pub(crate) fn statistics(&self) -> Option<Arc<Statistics>> {
+        self.latest_stats.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Serves a log, error or statistics event.
+    pub(crate) fn handle_event(&self, event: &NativeEvent) {
+        match event.kind() {
+            event_type::LOG => {
+                if let Some((level, fac, msg)) = event.log() {
+                    log_librdkafka(&self.name, level, &fac, &msg);
+                }
+            }
+            event_type::ERROR => {
+                let (code, message, fatal) = event.error();
+                let error = Error::kafka(
+                    "client",
+                    crate::native::RawError {
+                        code,
+                        message,
+                        fatal,
+                        retriable: false,
+                        txn_requires_abort: false,
+                    },
+                );
+                match &self.handlers.on_error {
+                    Some(handler) => guarded("error callback", || handler(&error)),
+                    None if fatal => tracing::error!(client = %self.name, "{error}"),
+                    None => tracing::warn!(client = %self.name, "{error}"),
+                }
+            }
+            event_type::STATS => {
+                let json = event.stats();
+                match Statistics::from_json(&json) {
+                    Ok(stats) => {
+                        let stats = Arc::new(stats);
+                        if let Ok(mut slot) = self.latest_stats.lock() {
+                            *slot = Some(stats.clone());
+                        }
+                        if let Some(handler) = &self.handlers.on_statistics {
+                            guarded("statistics callback", || handler(&stats));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(client = %self.name, "cannot parse statistics JSON: {e}")
+                    }
+                }
+            }
+            other => tracing::trace!(client = %self.name, event = other, "ignored event"),
+        }
+    }
+}
+
+/// Runs user code so that a panic is reported instead of unwinding into the
+/// dispatcher thread.
+pub(crate) fn guarded(what: &str, f: impl FnOnce()) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_string());
+        tracing::error!("a {what} panicked: {msg}");
+    }
+}
+
+/// Maps librdkafka's syslog levels onto `tracing` levels under the target
+/// `librdkafka`.
+fn log_librdkafka(client: &str, level: i32, facility: &str, message: &str) {
+    match level {
+        i32::MIN..=3 => tracing::error!(target: "librdkafka", client, facility, "{message}"),
+        4 => tracing::warn!(target: "librdkafka", client, facility, "{message}"),
+        5 | 6 => tracing::info!(target: "librdkafka", client, facility, "{message}"),
+        _ => tracing::debug!(target: "librdkafka", client, facility, "{message}"),
+    }
+}
+
+/// A client whose main queue is served by a dispatcher thread.
+pub(crate) trait Dispatch: Send + Sync + 'static {
+    /// The client core whose main queue is polled.
+    fn core(&self) -> &ClientCore;
+    /// Whether the dispatcher should exit.
+    fn stopped(&self) -> bool;
+    /// Serves one event polled from the main queue.
+    fn serve(&self, event: NativeEvent) {
+        self.core().handle_event(&event);
+    }
+}
+
+/// Spawns the dispatcher thread of `shared`; it runs until `stopped()` is
+/// true and the main queue has been woken.
+pub(crate) fn spawn_dispatcher<S: Dispatch>(
+    shared: Arc<S>,
+) -> Result<std::thread::JoinHandle<()>, Error> {
+    let name = format!("kafkit-{}", shared.core().name);
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            while !shared.stopped() {
+                // A long timeout is fine: shutdown wakes the queue explicitly.
+                if let Some(event) = shared
+                    .core()
+                    .main_queue
+                    .poll(std::time::Duration::from_secs(1))
+                {
+                    shared.serve(event);
+                }
+            }
+        })
+        .map_err(|e| Error::Io {
+            path: "(dispatcher thread)".into(),
+            source: e,
+        })
+}

@@ -1,0 +1,101 @@
+//! [`Message`]: an owned, zero-copy consumed message.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::native::NativeMessage;
+use crate::producer::Timestamp;
+use crate::Error;
+
+/// A consumed message.
+///
+/// It owns librdkafka's message (no payload byte is copied) and keeps the
+/// consumer's client alive, so it is `'static`, `Send` and `Sync`: it can be
+/// moved into tasks, kept in batches, and outlive the consumer handle.
+pub struct Message {
+    // Field order: the message is destroyed before the client reference.
+    native: NativeMessage,
+    _client: Arc<dyn Send + Sync>,
+}
+
+impl Message {
+    pub(crate) fn new(native: NativeMessage, client: Arc<dyn Send + Sync>) -> Self {
+        Message {
+            native,
+            _client: client,
+        }
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        self.native.topic()
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.native.partition()
+    }
+
+    /// The offset in the partition.
+    pub fn offset(&self) -> i64 {
+        self.native.offset()
+    }
+
+    /// The key, if the message has one.
+    pub fn key(&self) -> Option<&[u8]> {
+        self.native.key()
+    }
+
+    /// The value (`None` for a tombstone).
+    pub fn value(&self) -> Option<&[u8]> {
+        self.native.payload()
+    }
+
+    /// The value decoded as UTF-8, if it is valid UTF-8.
+    pub fn value_str(&self) -> Option<&str> {
+        self.value().and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Decodes the value as JSON. On a decode error the message is still
+    /// the caller's to inspect.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        Ok(serde_json::from_slice(self.value().unwrap_or(b"null"))?)
+    }
+
+    /// The timestamp and its type.
+    pub fn timestamp(&self) -> Timestamp {
+        let (kind, millis) = self.native.timestamp();
+        Timestamp::from_raw(kind, millis)
+    }
+
+    /// The partition leader's epoch when the message was fetched, if known.
+    pub fn leader_epoch(&self) -> Option<i32> {
+        Some(self.native.leader_epoch()).filter(|e| *e >= 0)
+    }
+
+    /// The headers, in order, as (name, value) pairs.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> + '_ {
+        (0..self.native.header_count()).filter_map(move |i| self.native.header(i))
+    }
+
+    /// The value of the last header called `name`.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers()
+            .filter(|(n, _)| *n == name)
+            .last()
+            .and_then(|(_, v)| v)
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("topic", &self.topic())
+            .field("partition", &self.partition())
+            .field("offset", &self.offset())
+            .field("key_len", &self.key().map(<[u8]>::len))
+            .field("value_len", &self.value().map(<[u8]>::len))
+            .finish()
+    }
+}

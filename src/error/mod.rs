@@ -1,0 +1,247 @@
+//! The crate's one error type, and every librdkafka error code.
+
+use std::fmt;
+
+use crate::native::{self, RawError};
+
+macro_rules! error_codes {
+    ($( ($code:literal, $variant:ident, $name:literal, $desc:literal) ),* $(,)?) => {
+        /// An error code from librdkafka or a Kafka broker.
+        ///
+        /// Negative codes are raised inside librdkafka (their names start with
+        /// `_`); positive ones come from brokers. The list is generated from
+        /// librdkafka's own table; a code it does not contain (from a newer
+        /// broker, say) becomes [`ErrorCode::Unknown`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $(
+                #[doc = $desc]
+                $variant,
+            )*
+            /// A code that is not in librdkafka's table.
+            Unknown(i32),
+        }
+
+        impl ErrorCode {
+            /// The code for an integer from librdkafka or the wire.
+            pub fn from_raw(code: i32) -> Self {
+                match code {
+                    $( $code => ErrorCode::$variant, )*
+                    other => ErrorCode::Unknown(other),
+                }
+            }
+
+            /// The integer value of the code.
+            pub fn raw(self) -> i32 {
+                match self {
+                    $( ErrorCode::$variant => $code, )*
+                    ErrorCode::Unknown(code) => code,
+                }
+            }
+
+            /// librdkafka's name for the code, for example `"MSG_SIZE_TOO_LARGE"`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$variant => $name, )*
+                    ErrorCode::Unknown(_) => "UNKNOWN_CODE",
+                }
+            }
+
+            /// librdkafka's description of the code.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $( ErrorCode::$variant => $desc, )*
+                    ErrorCode::Unknown(_) => "Unknown error code",
+                }
+            }
+        }
+    };
+}
+
+include!("codes.rs");
+
+impl ErrorCode {
+    /// True for codes raised inside librdkafka rather than by a broker.
+    pub fn is_local(self) -> bool {
+        self.raw() < 0 && self.raw() > -1000 && self.raw() != -1
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorCode::Unknown(code) => write!(f, "unknown error code {code}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// An error reported by librdkafka or a broker, with the flags librdkafka
+/// gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaError {
+    op: &'static str,
+    code: ErrorCode,
+    message: String,
+    fatal: bool,
+    retriable: bool,
+    txn_requires_abort: bool,
+}
+
+impl KafkaError {
+    pub(crate) fn from_raw(op: &'static str, raw: RawError) -> Self {
+        KafkaError {
+            op,
+            code: ErrorCode::from_raw(raw.code),
+            message: raw.message,
+            fatal: raw.fatal,
+            retriable: raw.retriable,
+            txn_requires_abort: raw.txn_requires_abort,
+        }
+    }
+
+    pub(crate) fn from_code(op: &'static str, code: i32) -> Self {
+        Self::from_raw(op, RawError::from_code(code))
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The operation that failed, such as `"produce"` or `"delivery"`.
+    pub fn operation(&self) -> &'static str {
+        self.op
+    }
+
+    /// librdkafka's or the broker's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether the client can no longer be used (idempotence or transaction
+    /// guarantees were lost); create a new client.
+    pub fn is_fatal(&self) -> bool {
+        self.fatal
+    }
+
+    /// Whether retrying the operation may succeed.
+    pub fn is_retriable(&self) -> bool {
+        self.retriable || is_retriable_code(self.code)
+    }
+
+    /// Whether the current transaction must be aborted.
+    pub fn txn_requires_abort(&self) -> bool {
+        self.txn_requires_abort
+    }
+}
+
+/// Codes that are retriable whatever the flags say (librdkafka only sets the
+/// flag on `rd_kafka_error_t` objects, not on plain codes).
+fn is_retriable_code(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::QueueFull
+            | ErrorCode::MsgTimedOut
+            | ErrorCode::TimedOut
+            | ErrorCode::Transport
+            | ErrorCode::AllBrokersDown
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::NotLeaderForPartition
+            | ErrorCode::RequestTimedOut
+            | ErrorCode::NetworkException
+            | ErrorCode::NotEnoughReplicas
+            | ErrorCode::NotEnoughReplicasAfterAppend
+            | ErrorCode::NotCoordinator
+            | ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::CoordinatorLoadInProgress
+            | ErrorCode::UnknownTopicOrPart
+    )
+}
+
+impl fmt::Display for KafkaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: {} ({})", self.op, self.message, self.code)?;
+        if self.fatal {
+            f.write_str(" [fatal]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for KafkaError {}
+
+/// Every error kafkit returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// librdkafka or a broker reported an error.
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    /// A configuration property was rejected when it was set.
+    #[error("invalid configuration property `{key}`: {reason}")]
+    Config {
+        /// The property's name.
+        key: String,
+        /// Why it was rejected (librdkafka's words where it gave any).
+        reason: String,
+    },
+    /// An argument was not valid (an empty topic name, a NUL byte, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// Encoding or decoding JSON failed.
+    #[error("JSON error: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Reading a file failed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The client was closed; no more operations are accepted.
+    #[error("the {0} is closed")]
+    Closed(&'static str),
+}
+
+impl Error {
+    pub(crate) fn kafka(op: &'static str, raw: RawError) -> Self {
+        Error::Kafka(KafkaError::from_raw(op, raw))
+    }
+
+    pub(crate) fn kafka_code(op: &'static str, code: i32) -> Self {
+        Error::Kafka(KafkaError::from_code(op, code))
+    }
+
+    /// The Kafka error code, for errors that come from librdkafka or a broker.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Kafka(e) => Some(e.code),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the operation may succeed.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, Error::Kafka(e) if e.is_retriable())
+    }
+
+    /// Whether the client is in an unrecoverable state.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Error::Kafka(e) if e.is_fatal())
+    }
+
+    /// Whether the current transaction must be aborted.
+    pub fn txn_requires_abort(&self) -> bool {
+        matches!(self, Error::Kafka(e) if e.txn_requires_abort())
+    }
+}
+
+/// librdkafka's error table as (code, name, description). Used by the test
+/// that keeps `src/error/codes.rs` in step with librdkafka.
+#[doc(hidden)]
+pub fn __librdkafka_error_table() -> Vec<(i32, String, String)> {
+    native::error_table()
+}

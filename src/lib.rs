@@ -1,0 +1,58 @@
+//! # kafkit — a fast, safe Kafka client for Rust
+//!
+//! kafkit wraps [librdkafka] (compiled from the source vendored in the
+//! `rdkafka-sys` crate) in thin safe types:
+//!
+//! - [`Producer`]: `send(record).await` with backpressure, a
+//!   [`DeliveryFuture`] per record, callbacks, blocking waits, `flush`,
+//!   `purge`, `close`; failed deliveries hand the [`Record`] back.
+//! - [`Consumer`]: owned, zero-copy [`Message`]s.
+//! - [`ClientConfig`]: any librdkafka property, validated as it is set.
+//! - [`MockCluster`]: librdkafka's in-process broker for tests and examples.
+//! - [`Error`] and [`ErrorCode`]: every librdkafka error code.
+//!
+//! Logs from librdkafka are emitted as [`tracing`] events with the target
+//! `librdkafka`; errors and [`Statistics`] reach callbacks.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), kafkit::Error> {
+//! use kafkit::{MockCluster, Producer, Record};
+//!
+//! let cluster = MockCluster::new(1)?;
+//! let producer = Producer::new(&cluster.client_config()?)?;
+//! let delivery = producer.send(Record::to("greetings").value("hello")).await?;
+//! let meta = delivery.await?;
+//! assert_eq!(meta.offset, 0);
+//! # Ok(()) }
+//! ```
+//!
+//! [librdkafka]: https://github.com/confluentinc/librdkafka
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod consumer;
+mod error;
+mod mock;
+mod native;
+mod producer;
+pub mod statistics;
+
+pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
+pub use consumer::{Consumer, Message, Offset};
+#[doc(hidden)]
+pub use error::__librdkafka_error_table;
+pub use error::{Error, ErrorCode, KafkaError};
+pub use mock::{ApiKey, MockCluster};
+pub use producer::{
+    DeliveryFuture, DeliveryResult, Header, ProduceError, Producer, ProducerBuilder, Record,
+    RecordMetadata, SendFuture, Timestamp,
+};
+pub use statistics::Statistics;
+
+/// The version of the librdkafka linked into this build.
+pub fn librdkafka_version() -> String {
+    native::librdkafka_version()
+}

@@ -1,0 +1,413 @@
+//! `rd_kafka_t` (a client instance), `rd_kafka_topic_t` and producer headers.
+
+use std::ffi::CString;
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use libc::{c_char, c_void};
+use rdkafka_sys::bindings as rd;
+
+use super::{cstr_lossy, sys, timeout_ms, NativeConf, NativeMessage, NativeQueue, RawError};
+
+/// Which kind of client to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientKind {
+    Producer,
+    Consumer,
+}
+
+/// An owned `rd_kafka_t`.
+pub(crate) struct NativeClient {
+    ptr: NonNull<rd::rd_kafka_t>,
+    kind: ClientKind,
+}
+
+// SAFETY: librdkafka documents rd_kafka_t as thread safe: every public API on
+// a client instance may be called from any thread concurrently.
+unsafe impl Send for NativeClient {}
+// SAFETY: see Send above.
+unsafe impl Sync for NativeClient {}
+
+/// What one message passes to `rd_kafka_produceva`.
+pub(crate) struct ProduceArgs<'a> {
+    pub topic: &'a NativeTopic,
+    pub partition: i32,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub timestamp: i64,
+    pub headers: Option<NativeHeaders>,
+    pub opaque: usize,
+}
+
+impl NativeClient {
+    /// Creates a client from `conf` (consumed in every case).
+    pub(crate) fn new(kind: ClientKind, conf: NativeConf) -> Result<Self, String> {
+        let ty = match kind {
+            ClientKind::Producer => rd::rd_kafka_type_t::RD_KAFKA_PRODUCER,
+            ClientKind::Consumer => rd::rd_kafka_type_t::RD_KAFKA_CONSUMER,
+        };
+        let mut errstr = [0 as c_char; 512];
+        let raw_conf = conf.into_raw();
+        // SAFETY: raw_conf is a valid owned conf; rd_kafka_new takes ownership
+        // on success; errstr is valid for its length.
+        let ptr = unsafe { rd::rd_kafka_new(ty, raw_conf, errstr.as_mut_ptr(), errstr.len()) };
+        match NonNull::new(ptr) {
+            Some(ptr) => Ok(NativeClient { ptr, kind }),
+            None => {
+                // SAFETY: on failure the conf is still ours to destroy, and
+                // errstr has been NUL-terminated by librdkafka.
+                let reason = unsafe {
+                    rd::rd_kafka_conf_destroy(raw_conf);
+                    cstr_lossy(errstr.as_ptr())
+                };
+                Err(reason)
+            }
+        }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_t {
+        self.ptr.as_ptr()
+    }
+
+    /// The client's instance name ("rdkafka#producer-1").
+    pub(crate) fn name(&self) -> String {
+        // SAFETY: the handle is valid; the name is owned by it and copied.
+        unsafe { cstr_lossy(rd::rd_kafka_name(self.ptr.as_ptr())) }
+    }
+
+    /// The main queue (logs, errors, statistics, delivery reports).
+    pub(crate) fn main_queue(&self) -> NativeQueue {
+        // SAFETY: the handle is valid; get_main returns a new reference.
+        let q = unsafe { rd::rd_kafka_queue_get_main(self.ptr.as_ptr()) };
+        NativeQueue::from_raw(q)
+    }
+
+    /// Forwards librdkafka's logs to the main queue (needs `log.queue=true`).
+    pub(crate) fn forward_logs_to_main_queue(&self) -> Result<(), RawError> {
+        // SAFETY: the handle is valid; NULL means "the main queue".
+        let code = unsafe { sys::rd_kafka_set_log_queue(self.ptr.as_ptr(), std::ptr::null_mut()) };
+        if code == 0 {
+            Ok(())
+        } else {
+            Err(RawError::from_code(code))
+        }
+    }
+
+    /// A topic handle, shared with librdkafka's own per-name cache.
+    pub(crate) fn topic(&self, name: &str) -> Result<NativeTopic, RawError> {
+        let name_c = CString::new(name).map_err(|_| RawError {
+            message: format!("topic name {name:?} contains a NUL byte"),
+            ..RawError::from_code(rd_code::INVALID_ARG)
+        })?;
+        // SAFETY: handle and name are valid; NULL conf means defaults.
+        let ptr = unsafe {
+            rd::rd_kafka_topic_new(self.ptr.as_ptr(), name_c.as_ptr(), std::ptr::null_mut())
+        };
+        match NonNull::new(ptr) {
+            Some(ptr) => Ok(NativeTopic { ptr }),
+            None => {
+                // SAFETY: called right after the failing rd_kafka_topic_new on
+                // this thread, as last_error requires.
+                let code = unsafe { last_error() };
+                Err(RawError {
+                    message: format!("cannot create topic handle for {name:?}"),
+                    ..RawError::from_code(code)
+                })
+            }
+        }
+    }
+
+    /// Enqueues one message with `rd_kafka_produceva`. The payload is not
+    /// copied: the caller keeps it alive until the delivery report.
+    pub(crate) fn produce(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
+        let mut vus: [rd::rd_kafka_vu_t; 8] = [vu_end(); 8];
+        let mut n = 0;
+        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT;
+        vus[n].u.rkt = args.topic.ptr.as_ptr();
+        n += 1;
+        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_PARTITION;
+        vus[n].u.i32_ = args.partition;
+        n += 1;
+        if let Some(value) = args.value {
+            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE;
+            vus[n].u.mem = rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
+                ptr: value.as_ptr() as *mut c_void,
+                size: value.len(),
+            };
+            n += 1;
+        }
+        if let Some(key) = args.key {
+            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_KEY;
+            vus[n].u.mem = rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
+                ptr: key.as_ptr() as *mut c_void,
+                size: key.len(),
+            };
+            n += 1;
+        }
+        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_OPAQUE;
+        vus[n].u.ptr = args.opaque as *mut c_void;
+        n += 1;
+        if args.timestamp != 0 {
+            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_TIMESTAMP;
+            vus[n].u.i64_ = args.timestamp;
+            n += 1;
+        }
+        let headers = args.headers;
+        if let Some(h) = &headers {
+            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_HEADERS;
+            vus[n].u.headers = h.ptr.as_ptr();
+            n += 1;
+        }
+        // Message flags 0: no copy, no free. The payload stays owned by the
+        // caller, who keeps it alive until the delivery report arrives.
+        // SAFETY: the handle is valid; `vus[..n]` is a properly tagged array
+        // whose pointers (topic handle, key, value, headers) are valid for the
+        // call; the value is only read by librdkafka until its delivery
+        // report, which the caller guarantees by keeping the buffer alive.
+        let error = unsafe { rd::rd_kafka_produceva(self.ptr.as_ptr(), vus.as_ptr(), n) };
+        if error.is_null() {
+            // On success librdkafka owns the headers.
+            if let Some(h) = headers {
+                std::mem::forget(h);
+            }
+            Ok(())
+        } else {
+            // On failure the headers stay ours and are dropped (destroyed).
+            drop(headers);
+            // SAFETY: a non-NULL return is an owned rd_kafka_error_t.
+            Err(unsafe { RawError::from_owned_error(error) })
+        }
+    }
+
+    /// Waits until all messages are delivered or `timeout`; returns the code.
+    pub(crate) fn flush(&self, timeout: Duration) -> i32 {
+        // SAFETY: the handle is valid; flush may be called from any thread.
+        unsafe { sys::rd_kafka_flush(self.ptr.as_ptr(), timeout_ms(timeout)) }
+    }
+
+    /// Purges queued and in-flight messages; they get delivery reports with a
+    /// purge error code.
+    pub(crate) fn purge(&self) -> i32 {
+        // SAFETY: the handle is valid; the flags are librdkafka's constants.
+        unsafe {
+            sys::rd_kafka_purge(
+                self.ptr.as_ptr(),
+                rd::RD_KAFKA_PURGE_F_QUEUE | rd::RD_KAFKA_PURGE_F_INFLIGHT,
+            )
+        }
+    }
+
+    /// The fatal error the client is in, if any.
+    pub(crate) fn fatal_error(&self) -> Option<RawError> {
+        let mut errstr = [0 as c_char; 512];
+        // SAFETY: the handle and errstr are valid; errstr's size is passed.
+        let code = unsafe {
+            sys::rd_kafka_fatal_error(self.ptr.as_ptr(), errstr.as_mut_ptr(), errstr.len())
+        };
+        if code == 0 {
+            return None;
+        }
+        Some(RawError {
+            code,
+            // SAFETY: NUL-terminated by librdkafka within its size.
+            message: unsafe { cstr_lossy(errstr.as_ptr()) },
+            fatal: true,
+            retriable: false,
+            txn_requires_abort: false,
+        })
+    }
+
+    /// Subscribes a consumer to topic names or `^regex` patterns.
+    pub(crate) fn subscribe(&self, topics: &[&str]) -> Result<(), RawError> {
+        let list = TopicPartitionList::new(topics.len());
+        for t in topics {
+            list.add(t, PARTITION_UA, None)?;
+        }
+        // SAFETY: handle and list are valid; librdkafka copies the list.
+        let code = unsafe { sys::rd_kafka_subscribe(self.ptr.as_ptr(), list.ptr.as_ptr()) };
+        code_result(code)
+    }
+
+    /// Assigns explicit partitions with their start offsets.
+    pub(crate) fn assign(&self, partitions: &[(&str, i32, i64)]) -> Result<(), RawError> {
+        let list = TopicPartitionList::new(partitions.len());
+        for (t, p, o) in partitions {
+            list.add(t, *p, Some(*o))?;
+        }
+        // SAFETY: handle and list are valid; librdkafka copies the list.
+        let code = unsafe { sys::rd_kafka_assign(self.ptr.as_ptr(), list.ptr.as_ptr()) };
+        code_result(code)
+    }
+
+    /// Polls the consumer queue for one message or consumer error.
+    pub(crate) fn consumer_poll(&self, timeout: Duration) -> Option<NativeMessage> {
+        // SAFETY: the handle is a consumer (checked by the safe layer's type);
+        // a non-NULL return is an owned message.
+        let msg = unsafe { rd::rd_kafka_consumer_poll(self.ptr.as_ptr(), timeout_ms(timeout)) };
+        NativeMessage::from_raw(msg)
+    }
+
+    /// Leaves the group and commits (when auto commit is on).
+    pub(crate) fn consumer_close(&self) -> Result<(), RawError> {
+        // SAFETY: the handle is valid; close may be called once per consumer,
+        // which the safe layer guarantees.
+        let code = unsafe { sys::rd_kafka_consumer_close(self.ptr.as_ptr()) };
+        code_result(code)
+    }
+}
+
+impl Drop for NativeClient {
+    fn drop(&mut self) {
+        // SAFETY: we own the handle; every queue, topic and message derived
+        // from it holds its own reference or has been dropped before (the
+        // safe layer orders fields so). A consumer is closed by the safe layer
+        // first, so librdkafka is told not to close it again.
+        unsafe {
+            match self.kind {
+                ClientKind::Producer => rd::rd_kafka_destroy(self.ptr.as_ptr()),
+                ClientKind::Consumer => rd::rd_kafka_destroy_flags(
+                    self.ptr.as_ptr(),
+                    rd::RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE,
+                ),
+            }
+        }
+    }
+}
+
+pub(crate) mod rd_code {
+    /// `RD_KAFKA_RESP_ERR__INVALID_ARG`.
+    pub(crate) const INVALID_ARG: i32 = -186;
+}
+
+fn code_result(code: i32) -> Result<(), RawError> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(RawError::from_code(code))
+    }
+}
+
+/// Reads librdkafka's thread-local last error.
+///
+/// # Safety
+/// Must be called right after the failing librdkafka call on the same thread.
+unsafe fn last_error() -> i32 {
+    extern "C" {
+        fn rd_kafka_last_error() -> libc::c_int;
+    }
+    // SAFETY: reads a thread-local integer; no preconditions.
+    unsafe { rd_kafka_last_error() }
+}
+
+fn vu_end() -> rd::rd_kafka_vu_t {
+    rd::rd_kafka_vu_t {
+        vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END,
+        u: rd::rd_kafka_vu_s__bindgen_ty_1 { _pad: [0; 64] },
+    }
+}
+
+/// An owned `rd_kafka_topic_t`.
+pub(crate) struct NativeTopic {
+    ptr: NonNull<rd::rd_kafka_topic_t>,
+}
+
+// SAFETY: topic handles are reference counted and documented as usable from
+// any thread; librdkafka synchronises their internal state.
+unsafe impl Send for NativeTopic {}
+// SAFETY: see Send above.
+unsafe impl Sync for NativeTopic {}
+
+impl Drop for NativeTopic {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference to the topic and release it once.
+        unsafe { rd::rd_kafka_topic_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// An owned `rd_kafka_headers_t` being built for a produce call.
+pub(crate) struct NativeHeaders {
+    ptr: NonNull<rd::rd_kafka_headers_t>,
+}
+
+// SAFETY: a header list is plain data owned by this value.
+unsafe impl Send for NativeHeaders {}
+
+impl NativeHeaders {
+    pub(crate) fn new(capacity: usize) -> Self {
+        // SAFETY: no preconditions; allocation failure aborts in librdkafka.
+        let ptr = unsafe { rd::rd_kafka_headers_new(capacity) };
+        NativeHeaders {
+            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+        }
+    }
+
+    /// Adds one header (librdkafka copies name and value).
+    pub(crate) fn add(&mut self, name: &str, value: Option<&[u8]>) {
+        let (vptr, vlen) = match value {
+            Some(v) => (v.as_ptr() as *const c_void, v.len() as isize),
+            None => (std::ptr::null(), 0),
+        };
+        // SAFETY: the list is owned and valid; name and value pointers are
+        // valid for the given lengths and are copied by librdkafka.
+        unsafe {
+            sys::rd_kafka_header_add(
+                self.ptr.as_ptr(),
+                name.as_ptr() as *const c_char,
+                name.len() as isize,
+                vptr,
+                vlen,
+            );
+        }
+    }
+}
+
+impl Drop for NativeHeaders {
+    fn drop(&mut self) {
+        // SAFETY: we own the list (it was not handed to a successful produce).
+        unsafe { rd::rd_kafka_headers_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// An owned `rd_kafka_topic_partition_list_t` (private helper).
+struct TopicPartitionList {
+    ptr: NonNull<rd::rd_kafka_topic_partition_list_t>,
+}
+
+impl TopicPartitionList {
+    fn new(capacity: usize) -> Self {
+        let cap = i32::try_from(capacity).unwrap_or(i32::MAX);
+        // SAFETY: no preconditions.
+        let ptr = unsafe { rd::rd_kafka_topic_partition_list_new(cap) };
+        TopicPartitionList {
+            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+        }
+    }
+
+    fn add(&self, topic: &str, partition: i32, offset: Option<i64>) -> Result<(), RawError> {
+        let topic_c = CString::new(topic).map_err(|_| RawError {
+            message: format!("topic name {topic:?} contains a NUL byte"),
+            ..RawError::from_code(rd_code::INVALID_ARG)
+        })?;
+        // SAFETY: list and name are valid; add copies the name and returns a
+        // pointer to the new element inside the list.
+        let elem = unsafe {
+            rd::rd_kafka_topic_partition_list_add(self.ptr.as_ptr(), topic_c.as_ptr(), partition)
+        };
+        if let (Some(offset), Some(elem)) = (offset, NonNull::new(elem)) {
+            // SAFETY: elem points into the list we own, valid until the next
+            // mutation of the list.
+            unsafe { (*elem.as_ptr()).offset = offset };
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TopicPartitionList {
+    fn drop(&mut self) {
+        // SAFETY: we own the list.
+        unsafe { rd::rd_kafka_topic_partition_list_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// `RD_KAFKA_PARTITION_UA`: let the partitioner choose.
+pub(crate) const PARTITION_UA: i32 = -1;

@@ -1,0 +1,200 @@
+//! `rd_kafka_queue_t` and `rd_kafka_event_t`.
+
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use libc::c_char;
+use rdkafka_sys::bindings as rd;
+
+use super::sys::{self, RawMessage};
+use super::{cstr_lossy, timeout_ms};
+
+/// An owned reference to an `rd_kafka_queue_t`.
+pub(crate) struct NativeQueue {
+    ptr: NonNull<rd::rd_kafka_queue_t>,
+}
+
+// SAFETY: librdkafka queues are internally locked and may be polled, yielded
+// and destroyed from any thread.
+unsafe impl Send for NativeQueue {}
+// SAFETY: see Send above.
+unsafe impl Sync for NativeQueue {}
+
+impl NativeQueue {
+    pub(crate) fn from_raw(ptr: *mut rd::rd_kafka_queue_t) -> Self {
+        // The get_*queue functions only return NULL for queues that do not
+        // exist on this client type, which the safe layer never asks for.
+        NativeQueue {
+            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+        }
+    }
+
+    /// Waits up to `timeout` for the next event.
+    pub(crate) fn poll(&self, timeout: Duration) -> Option<NativeEvent> {
+        // SAFETY: the queue is valid; a non-NULL result is an owned event.
+        let ev = unsafe { rd::rd_kafka_queue_poll(self.ptr.as_ptr(), timeout_ms(timeout)) };
+        NonNull::new(ev).map(|ptr| NativeEvent { ptr })
+    }
+
+    /// Wakes a thread blocked in `poll` on this queue.
+    pub(crate) fn wake(&self) {
+        // SAFETY: the queue is valid; yield may be called from any thread.
+        unsafe { rd::rd_kafka_queue_yield(self.ptr.as_ptr()) }
+    }
+}
+
+impl Drop for NativeQueue {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference to the queue and release it once.
+        unsafe { rd::rd_kafka_queue_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// An owned `rd_kafka_event_t`.
+pub(crate) struct NativeEvent {
+    ptr: NonNull<rd::rd_kafka_event_t>,
+}
+
+// SAFETY: an event is owned by whoever polled it and may be moved between
+// threads; librdkafka does not touch it again until it is destroyed.
+unsafe impl Send for NativeEvent {}
+
+/// A reusable buffer for the message pointers of delivery events. It is
+/// empty between calls, so it never holds a pointer past its event.
+#[derive(Default)]
+pub(crate) struct DrBuffer(Vec<*const rd::rd_kafka_message_t>);
+
+// SAFETY: the buffer only holds pointers during one for_each_delivery call,
+// on the calling thread; between calls it is empty.
+unsafe impl Send for DrBuffer {}
+
+/// Capacity of the buffer that delivery reports are extracted into.
+pub(crate) const DR_BATCH: usize = 1024;
+
+impl NativeEvent {
+    /// `RD_KAFKA_EVENT_*` type, as an integer.
+    pub(crate) fn kind(&self) -> i32 {
+        // SAFETY: the event is valid.
+        unsafe { rd::rd_kafka_event_type(self.ptr.as_ptr()) }
+    }
+
+    /// Calls `f` for every delivery report in a DR event, in batches read
+    /// with `rd_kafka_event_message_array`.
+    pub(crate) fn for_each_delivery(
+        &self,
+        buf: &mut DrBuffer,
+        mut f: impl FnMut(DeliveryView<'_>),
+    ) {
+        let buf = &mut buf.0;
+        buf.clear();
+        buf.resize(DR_BATCH, std::ptr::null());
+        loop {
+            // SAFETY: the event is valid and buf holds DR_BATCH writable slots.
+            let n = unsafe {
+                rd::rd_kafka_event_message_array(self.ptr.as_ptr(), buf.as_mut_ptr(), buf.len())
+            };
+            for &msg in &buf[..n] {
+                if let Some(msg) = NonNull::new(msg as *mut rd::rd_kafka_message_t) {
+                    f(DeliveryView {
+                        msg,
+                        _event: std::marker::PhantomData,
+                    });
+                }
+            }
+            if n < buf.len() {
+                break;
+            }
+        }
+        buf.clear();
+    }
+
+    /// A log event's (level, facility, message).
+    pub(crate) fn log(&self) -> Option<(i32, String, String)> {
+        let mut fac: *const c_char = std::ptr::null();
+        let mut text: *const c_char = std::ptr::null();
+        let mut level: libc::c_int = 0;
+        // SAFETY: the event is valid; the out-pointers are valid and the
+        // strings they receive live as long as the event, and are copied.
+        unsafe {
+            if rd::rd_kafka_event_log(self.ptr.as_ptr(), &mut fac, &mut text, &mut level) != 0 {
+                return None;
+            }
+            Some((level, cstr_lossy(fac), cstr_lossy(text)))
+        }
+    }
+
+    /// An error event's (code, description, is fatal).
+    pub(crate) fn error(&self) -> (i32, String, bool) {
+        // SAFETY: the event is valid; the string lives as long as the event
+        // and is copied.
+        unsafe {
+            (
+                sys::rd_kafka_event_error(self.ptr.as_ptr()),
+                cstr_lossy(rd::rd_kafka_event_error_string(self.ptr.as_ptr())),
+                rd::rd_kafka_event_error_is_fatal(self.ptr.as_ptr()) != 0,
+            )
+        }
+    }
+
+    /// A statistics event's JSON document.
+    pub(crate) fn stats(&self) -> String {
+        // SAFETY: the event is valid; the JSON lives as long as the event and
+        // is copied.
+        unsafe { cstr_lossy(rd::rd_kafka_event_stats(self.ptr.as_ptr())) }
+    }
+}
+
+impl Drop for NativeEvent {
+    fn drop(&mut self) {
+        // SAFETY: we own the event; messages extracted from a DR event are
+        // borrowed views that cannot outlive it (see DeliveryView).
+        unsafe { rd::rd_kafka_event_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// A delivery report borrowed from its event.
+pub(crate) struct DeliveryView<'a> {
+    msg: NonNull<rd::rd_kafka_message_t>,
+    _event: std::marker::PhantomData<&'a NativeEvent>,
+}
+
+impl DeliveryView<'_> {
+    fn raw(&self) -> &RawMessage {
+        // SAFETY: the message is valid while its event lives (the lifetime
+        // ties us to it) and RawMessage mirrors rd_kafka_message_t's layout
+        // with the error kept as an integer.
+        unsafe { &*(self.msg.as_ptr() as *const RawMessage) }
+    }
+
+    /// The error code (0 = delivered).
+    pub(crate) fn err(&self) -> i32 {
+        self.raw().err
+    }
+
+    pub(crate) fn partition(&self) -> i32 {
+        self.raw().partition
+    }
+
+    pub(crate) fn offset(&self) -> i64 {
+        self.raw().offset
+    }
+
+    /// The opaque value given to produce.
+    pub(crate) fn opaque(&self) -> usize {
+        self.raw().private as usize
+    }
+
+    /// (timestamp type as integer, timestamp in ms).
+    pub(crate) fn timestamp(&self) -> (i32, i64) {
+        let mut ty: libc::c_int = 0;
+        // SAFETY: the message is valid; ty is a valid out-pointer.
+        let ts = unsafe { sys::rd_kafka_message_timestamp(self.msg.as_ptr(), &mut ty) };
+        (ty, ts)
+    }
+
+    /// A more detailed error string for a failed delivery.
+    pub(crate) fn errstr(&self) -> String {
+        // SAFETY: the message is valid; the string lives with it and is copied.
+        unsafe { cstr_lossy(rd::rd_kafka_message_errstr(self.msg.as_ptr())) }
+    }
+}

@@ -1,0 +1,159 @@
+//! `rd_kafka_message_t` owned by the application (consumed messages).
+
+use std::ffi::CStr;
+use std::ptr::NonNull;
+use std::sync::OnceLock;
+
+use libc::{c_char, c_void};
+use rdkafka_sys::bindings as rd;
+
+use super::cstr_lossy;
+use super::sys::{self, RawMessage};
+
+/// An owned `rd_kafka_message_t` returned by a consumer poll.
+pub(crate) struct NativeMessage {
+    ptr: NonNull<rd::rd_kafka_message_t>,
+    /// The parsed header list (a pointer owned by the message), read once.
+    headers: OnceLock<usize>,
+}
+
+// SAFETY: an owned message is immutable data that librdkafka no longer
+// touches until rd_kafka_message_destroy, which may run on any thread.
+unsafe impl Send for NativeMessage {}
+// SAFETY: every `&self` accessor only reads the message, except the lazy
+// header parse, which runs at most once behind a OnceLock.
+unsafe impl Sync for NativeMessage {}
+
+impl NativeMessage {
+    pub(crate) fn from_raw(ptr: *mut rd::rd_kafka_message_t) -> Option<Self> {
+        NonNull::new(ptr).map(|ptr| NativeMessage {
+            ptr,
+            headers: OnceLock::new(),
+        })
+    }
+
+    fn raw(&self) -> &RawMessage {
+        // SAFETY: the message is owned and valid; RawMessage mirrors its
+        // layout with the error field kept as an integer.
+        unsafe { &*(self.ptr.as_ptr() as *const RawMessage) }
+    }
+
+    /// Error code (0 for a normal message).
+    pub(crate) fn err(&self) -> i32 {
+        self.raw().err
+    }
+
+    /// The error string for an error message.
+    pub(crate) fn errstr(&self) -> String {
+        // SAFETY: the message is valid; the string is copied.
+        unsafe { cstr_lossy(rd::rd_kafka_message_errstr(self.ptr.as_ptr())) }
+    }
+
+    /// Topic name (borrowed from the message's topic handle).
+    pub(crate) fn topic(&self) -> &str {
+        let rkt = self.raw().rkt;
+        if rkt.is_null() {
+            return "";
+        }
+        // SAFETY: the topic handle is referenced by the message and lives at
+        // least as long as it; its name is NUL-terminated and immutable.
+        let name = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(rkt)) };
+        name.to_str().unwrap_or("")
+    }
+
+    pub(crate) fn partition(&self) -> i32 {
+        self.raw().partition
+    }
+
+    pub(crate) fn offset(&self) -> i64 {
+        self.raw().offset
+    }
+
+    /// The payload, or None for a null value.
+    pub(crate) fn payload(&self) -> Option<&[u8]> {
+        let raw = self.raw();
+        bytes(raw.payload, raw.len)
+    }
+
+    /// The key, or None for a null key.
+    pub(crate) fn key(&self) -> Option<&[u8]> {
+        let raw = self.raw();
+        bytes(raw.key, raw.key_len)
+    }
+
+    /// (timestamp type as integer, timestamp in ms).
+    pub(crate) fn timestamp(&self) -> (i32, i64) {
+        let mut ty: libc::c_int = 0;
+        // SAFETY: the message is valid; ty is a valid out-pointer.
+        let ts = unsafe { sys::rd_kafka_message_timestamp(self.ptr.as_ptr(), &mut ty) };
+        (ty, ts)
+    }
+
+    /// Leader epoch of the message, or -1.
+    pub(crate) fn leader_epoch(&self) -> i32 {
+        // SAFETY: the message is valid.
+        unsafe { rd::rd_kafka_message_leader_epoch(self.ptr.as_ptr()) }
+    }
+
+    fn header_list(&self) -> *const rd::rd_kafka_headers_t {
+        *self.headers.get_or_init(|| {
+            let mut hdrs: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+            // SAFETY: the message is valid; this may parse and cache the
+            // headers inside the message, which happens once (OnceLock).
+            let code = unsafe { sys::rd_kafka_message_headers(self.ptr.as_ptr(), &mut hdrs) };
+            if code == 0 {
+                hdrs as usize
+            } else {
+                0
+            }
+        }) as *const rd::rd_kafka_headers_t
+    }
+
+    /// Number of headers.
+    pub(crate) fn header_count(&self) -> usize {
+        let list = self.header_list();
+        if list.is_null() {
+            return 0;
+        }
+        // SAFETY: the list belongs to the message and is valid while it lives.
+        unsafe { rd::rd_kafka_header_cnt(list) }
+    }
+
+    /// The header at `idx`: (name, value).
+    pub(crate) fn header(&self, idx: usize) -> Option<(&str, Option<&[u8]>)> {
+        let list = self.header_list();
+        if list.is_null() {
+            return None;
+        }
+        let mut name: *const c_char = std::ptr::null();
+        let mut value: *const c_void = std::ptr::null();
+        let mut size: usize = 0;
+        // SAFETY: the list is valid; the out-pointers receive pointers into
+        // the message's memory, valid while the message lives (tied to &self).
+        let code =
+            unsafe { sys::rd_kafka_header_get_all(list, idx, &mut name, &mut value, &mut size) };
+        if code != 0 || name.is_null() {
+            return None;
+        }
+        // SAFETY: header names are NUL-terminated and live with the message.
+        let name = unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("");
+        Some((name, bytes(value as *mut c_void, size)))
+    }
+}
+
+fn bytes<'a>(ptr: *mut c_void, len: usize) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        None
+    } else {
+        // SAFETY: librdkafka guarantees ptr points to len readable bytes
+        // that live as long as the message, to which callers tie 'a.
+        Some(unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
+    }
+}
+
+impl Drop for NativeMessage {
+    fn drop(&mut self) {
+        // SAFETY: we own the message and destroy it once.
+        unsafe { rd::rd_kafka_message_destroy(self.ptr.as_ptr()) }
+    }
+}

@@ -1,0 +1,596 @@
+//! The producer: [`Producer`], [`Record`], [`DeliveryFuture`].
+
+mod delivery;
+mod record;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+pub use delivery::DeliveryFuture;
+pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp};
+
+use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
+use crate::config::ClientConfig;
+use crate::native::{
+    event_type, ClientKind, DrBuffer, NativeEvent, NativeHeaders, NativeTopic, ProduceArgs,
+    RawError, PARTITION_UA,
+};
+use crate::statistics::Statistics;
+use crate::{Error, ErrorCode, KafkaError};
+use delivery::{lock, Callback, Completions, Slots, ThreadWaker, Waiter};
+
+/// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
+const QUEUE_FULL: i32 = -184;
+/// `RD_KAFKA_RESP_ERR__PURGE_QUEUE` and `_PURGE_INFLIGHT`.
+const PURGE_QUEUE: i32 = -152;
+const PURGE_INFLIGHT: i32 = -151;
+/// `RD_KAFKA_RESP_ERR__DESTROY`.
+const DESTROY: i32 = -197;
+/// How long teardown waits for the reports of purged messages.
+const PURGE_WAIT: Duration = Duration::from_secs(5);
+
+/// State shared by the producer handles, their delivery futures and the
+/// dispatcher thread.
+pub(crate) struct Shared {
+    // Field order is drop order: topic handles go before the client, and the
+    // records (whose buffers librdkafka may read until it is destroyed) after.
+    topics: RwLock<HashMap<String, NativeTopic>>,
+    core: ClientCore,
+    pub(crate) slots: Mutex<Slots>,
+    scratch: Mutex<Scratch>,
+    space_waiters: Mutex<Vec<Waker>>,
+    space_waiting: AtomicUsize,
+    stop: AtomicBool,
+    closed: AtomicBool,
+    purged: AtomicUsize,
+}
+
+/// Buffers the dispatcher reuses from one delivery event to the next.
+#[derive(Default)]
+struct Scratch {
+    messages: DrBuffer,
+    done: Completions,
+}
+
+impl Dispatch for Shared {
+    fn core(&self) -> &ClientCore {
+        &self.core
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn serve(&self, event: NativeEvent) {
+        if event.kind() == event_type::DR {
+            self.deliver(&event);
+            // Destroying the event releases the messages' queue space.
+            drop(event);
+            self.wake_space_waiters();
+        } else {
+            self.core.handle_event(&event);
+        }
+    }
+}
+
+impl Shared {
+    fn deliver(&self, event: &NativeEvent) {
+        let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        let Scratch { messages, done } = &mut *scratch;
+        {
+            let mut slots = lock(&self.slots);
+            event.for_each_delivery(messages, |dr| {
+                let code = dr.err();
+                if code == PURGE_QUEUE || code == PURGE_INFLIGHT {
+                    self.purged.fetch_add(1, Ordering::Relaxed);
+                }
+                let found = slots.complete(
+                    dr.opaque(),
+                    |mut record| {
+                        if code == 0 {
+                            let (ts_type, ts) = dr.timestamp();
+                            Ok(RecordMetadata {
+                                topic: std::mem::take(&mut record.topic),
+                                partition: dr.partition(),
+                                offset: dr.offset(),
+                                timestamp: Timestamp::from_raw(ts_type, ts),
+                            })
+                        } else {
+                            Err(ProduceError {
+                                error: Error::Kafka(KafkaError::from_raw(
+                                    "delivery",
+                                    RawError {
+                                        message: dr.errstr(),
+                                        ..RawError::from_code(code)
+                                    },
+                                )),
+                                record,
+                            })
+                        }
+                    },
+                    done,
+                );
+                if !found {
+                    tracing::error!(slot = dr.opaque(), "delivery report for an unknown slot");
+                }
+            });
+        }
+        for waker in done.wakers.drain(..) {
+            waker.wake();
+        }
+        for (callback, result) in done.callbacks.drain(..) {
+            guarded("delivery callback", || callback(result));
+        }
+        done.garbage.clear();
+    }
+
+    fn wake_space_waiters(&self) {
+        if self.space_waiting.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let waiters = {
+            let mut list = self.space_waiters.lock().unwrap_or_else(|p| p.into_inner());
+            self.space_waiting.store(0, Ordering::Release);
+            std::mem::take(&mut *list)
+        };
+        for w in waiters {
+            w.wake();
+        }
+    }
+
+    fn register_space_waiter(&self, waker: &Waker) {
+        let mut list = self.space_waiters.lock().unwrap_or_else(|p| p.into_inner());
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+        self.space_waiting.store(list.len(), Ordering::Release);
+    }
+
+    /// Enqueues one record; on failure hands back the record, the waiter and
+    /// the raw error.
+    fn enqueue(&self, record: Record, waiter: Waiter) -> Result<usize, (RawError, Record, Waiter)> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err((
+                RawError {
+                    message: "the producer is closed".into(),
+                    ..RawError::from_code(DESTROY)
+                },
+                record,
+                waiter,
+            ));
+        }
+        if let Err(e) = self.ensure_topic(&record.topic) {
+            return Err((e, record, waiter));
+        }
+        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        let Some(topic) = topics.get(record.topic.as_str()) else {
+            return Err((RawError::from_code(-188), record, waiter));
+        };
+        let headers = if record.headers.is_empty() {
+            None
+        } else {
+            let mut h = NativeHeaders::new(record.headers.len());
+            for header in &record.headers {
+                h.add(&header.name, header.value.as_deref());
+            }
+            Some(h)
+        };
+        let mut slots = lock(&self.slots);
+        let idx = slots.insert(record, waiter);
+        let produced = match slots.record(idx) {
+            Some(r) => self.core.native.produce(ProduceArgs {
+                topic,
+                partition: r.partition.unwrap_or(PARTITION_UA),
+                key: r.key.as_deref(),
+                value: r.value.as_deref(),
+                timestamp: r.timestamp.unwrap_or(0),
+                headers,
+                opaque: idx,
+            }),
+            None => Err(RawError::from_code(-186)),
+        };
+        match produced {
+            Ok(()) => Ok(idx),
+            Err(e) => match slots.remove(idx) {
+                Some((record, waiter)) => Err((e, record, waiter)),
+                // Unreachable: the slot was inserted above under this lock.
+                None => Err((e, Record::to(String::new()), Waiter::Detached)),
+            },
+        }
+    }
+
+    /// Creates and caches the topic handle on first use.
+    fn ensure_topic(&self, name: &str) -> Result<(), RawError> {
+        if self
+            .topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(name)
+        {
+            return Ok(());
+        }
+        validate_topic_name(name)?;
+        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
+        if !topics.contains_key(name) {
+            let handle = self.core.native.topic(name)?;
+            topics.insert(name.to_string(), handle);
+        }
+        Ok(())
+    }
+}
+
+/// Kafka's rule for topic names: 1 to 249 of `[a-zA-Z0-9._-]`, not `.`/`..`.
+fn validate_topic_name(name: &str) -> Result<(), RawError> {
+    let bad = |why: &str| RawError {
+        message: format!("invalid topic name {name:?}: {why}"),
+        ..RawError::from_code(-186)
+    };
+    if name.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if name.len() > 249 {
+        return Err(bad("longer than 249 characters"));
+    }
+    if name == "." || name == ".." {
+        return Err(bad("'.' and '..' are reserved"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(bad(&format!(
+            "character {c:?} is not allowed (use a-z, A-Z, 0-9, '.', '_', '-')"
+        )));
+    }
+    Ok(())
+}
+
+fn produce_error(op: &'static str, raw: RawError, record: Record) -> ProduceError {
+    ProduceError {
+        error: Error::kafka(op, raw),
+        record,
+    }
+}
+
+/// A Kafka producer: cheap to clone, shareable across tasks and threads.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), kafkit::Error> {
+/// use kafkit::{ClientConfig, Producer, Record};
+///
+/// let mut config = ClientConfig::new();
+/// config.bootstrap_servers("127.0.0.1:9092")?;
+/// let producer = Producer::new(&config)?;
+/// let delivery = producer.send(Record::to("events").value("hello")).await?;
+/// let meta = delivery.await?;
+/// println!("written to partition {} at offset {}", meta.partition, meta.offset);
+/// # Ok(()) }
+/// ```
+///
+/// Dropping the last handle delivers what is still queued for at most
+/// `kafkit.close.timeout.ms` (10 s by default), then purges the rest, logs
+/// how many records were not delivered, and frees everything.
+#[derive(Clone)]
+pub struct Producer {
+    handle: Arc<Handle>,
+}
+
+/// The user-facing owner: its drop closes the producer.
+struct Handle {
+    shared: Arc<Shared>,
+    dispatcher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    close_timeout: Duration,
+}
+
+/// Builds a [`Producer`] with callbacks for errors and statistics.
+pub struct ProducerBuilder {
+    config: ClientConfig,
+    handlers: Handlers,
+}
+
+impl ProducerBuilder {
+    /// Calls `f` (on the producer's dispatcher thread) for errors reported
+    /// in the background, such as lost broker connections. Without it they
+    /// are logged.
+    pub fn on_error(mut self, f: impl Fn(&Error) + Send + Sync + 'static) -> Self {
+        self.handlers.on_error = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` (on the dispatcher thread) with each statistics report;
+    /// enable them with `statistics.interval.ms`.
+    pub fn on_statistics(mut self, f: impl Fn(&Statistics) + Send + Sync + 'static) -> Self {
+        self.handlers.on_statistics = Some(Arc::new(f));
+        self
+    }
+
+    /// Creates the producer.
+    pub fn build(self) -> Result<Producer, Error> {
+        let core = ClientCore::new(
+            ClientKind::Producer,
+            &self.config,
+            event_type::DR,
+            self.handlers,
+        )?;
+        let shared = Arc::new(Shared {
+            topics: RwLock::new(HashMap::new()),
+            core,
+            slots: Mutex::new(Slots::new()),
+            scratch: Mutex::new(Scratch::default()),
+            space_waiters: Mutex::new(Vec::new()),
+            space_waiting: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            purged: AtomicUsize::new(0),
+        });
+        let dispatcher = spawn_dispatcher(shared.clone())?;
+        Ok(Producer {
+            handle: Arc::new(Handle {
+                shared,
+                dispatcher: Mutex::new(Some(dispatcher)),
+                close_timeout: self.config.close_timeout_value(),
+            }),
+        })
+    }
+}
+
+impl Producer {
+    /// Creates a producer from `config`.
+    pub fn new(config: &ClientConfig) -> Result<Self, Error> {
+        Self::builder(config).build()
+    }
+
+    /// A builder, to add error and statistics callbacks.
+    pub fn builder(config: &ClientConfig) -> ProducerBuilder {
+        ProducerBuilder {
+            config: config.clone(),
+            handlers: Handlers::default(),
+        }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    /// Enqueues a record, waiting for space while librdkafka's queue is full
+    /// (woken when deliveries free space; no polling). Resolves to a
+    /// [`DeliveryFuture`] for the record's delivery.
+    ///
+    /// Records sent one after the other from one task are enqueued in that
+    /// order. An error (an unknown partition, a record over
+    /// `message.max.bytes`, a closed producer) hands the record back.
+    /// Dropping the returned future before it completes sends nothing.
+    pub fn send(&self, record: Record) -> SendFuture<'_> {
+        SendFuture {
+            producer: self,
+            record: Some(record),
+        }
+    }
+
+    /// Enqueues a record without waiting: a full queue is an error with code
+    /// [`ErrorCode::QueueFull`] that hands the record back.
+    pub fn try_send(&self, record: Record) -> Result<DeliveryFuture, ProduceError> {
+        match self.shared().enqueue(record, Waiter::Idle) {
+            Ok(idx) => Ok(DeliveryFuture::new(self.shared().clone(), idx)),
+            Err((raw, record, _)) => Err(produce_error("produce", raw, record)),
+        }
+    }
+
+    /// Enqueues a record and calls `on_delivery` with its outcome, on the
+    /// producer's dispatcher thread (keep it short). A panic in the callback
+    /// is caught and logged. A full queue is an immediate error, as for
+    /// [`try_send`](Self::try_send); the callback is then not called.
+    pub fn send_with_callback(
+        &self,
+        record: Record,
+        on_delivery: impl FnOnce(DeliveryResult) + Send + 'static,
+    ) -> Result<(), ProduceError> {
+        let callback: Callback = Box::new(on_delivery);
+        match self.shared().enqueue(record, Waiter::Callback(callback)) {
+            Ok(_) => Ok(()),
+            Err((raw, record, _)) => Err(produce_error("produce", raw, record)),
+        }
+    }
+
+    /// For code that is not async: enqueues a record, blocking the thread for
+    /// at most `timeout` while the queue is full.
+    pub fn send_blocking(
+        &self,
+        record: Record,
+        timeout: Duration,
+    ) -> Result<DeliveryFuture, ProduceError> {
+        let deadline = Instant::now() + timeout;
+        let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = self.send(record);
+        loop {
+            if let Poll::Ready(result) = Pin::new(&mut fut).poll(&mut cx) {
+                return result;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let record = fut
+                    .record
+                    .take()
+                    .unwrap_or_else(|| Record::to(String::new()));
+                return Err(produce_error(
+                    "produce",
+                    RawError::from_code(QUEUE_FULL),
+                    record,
+                ));
+            }
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+
+    /// Waits until every record sent so far is delivered or has failed, for
+    /// at most `timeout`. On timeout the error says how many remain.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        let code = self.shared().core.native.flush(timeout);
+        if code == 0 {
+            Ok(())
+        } else {
+            let left = self.in_flight();
+            Err(Error::Kafka(KafkaError::from_raw(
+                "flush",
+                RawError {
+                    message: format!("{left} records still in flight after {timeout:?}"),
+                    ..RawError::from_code(code)
+                },
+            )))
+        }
+    }
+
+    /// Cancels every queued and in-flight record. Their deliveries fail with
+    /// [`ErrorCode::PurgeQueue`] or [`ErrorCode::PurgeInflight`], handing
+    /// the records back.
+    pub fn purge(&self) {
+        self.shared().core.native.purge();
+    }
+
+    /// Delivers what is queued for at most `timeout`, purges the rest, and
+    /// returns how many records were not delivered. Afterwards every send on
+    /// any clone of this producer fails.
+    pub fn close(&self, timeout: Duration) -> usize {
+        close_shared(self.shared(), timeout)
+    }
+
+    /// Records sent and not yet reported delivered or failed.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.shared().slots).in_flight()
+    }
+
+    /// The latest statistics report (needs `statistics.interval.ms`).
+    pub fn statistics(&self) -> Option<Arc<Statistics>> {
+        self.shared().core.statistics()
+    }
+
+    /// The client's name, as librdkafka reports it.
+    pub fn name(&self) -> &str {
+        &self.shared().core.name
+    }
+
+    /// The fatal error the producer is in, if any (idempotent producers can
+    /// enter one, after which nothing can be sent).
+    pub fn fatal_error(&self) -> Option<Error> {
+        self.shared()
+            .core
+            .native
+            .fatal_error()
+            .map(|raw| Error::kafka("producer", raw))
+    }
+}
+
+/// Flushes for `timeout`, then purges; returns the number of purged records.
+fn close_shared(shared: &Shared, timeout: Duration) -> usize {
+    shared.closed.store(true, Ordering::Release);
+    if shared.core.native.flush(timeout) == 0 {
+        return 0;
+    }
+    let before = shared.purged.load(Ordering::Acquire);
+    shared.core.native.purge();
+    // The purged records' reports are served by the dispatcher; wait for them.
+    shared.core.native.flush(PURGE_WAIT);
+    shared.purged.load(Ordering::Acquire) - before
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let undelivered = close_shared(&self.shared, self.close_timeout);
+        if undelivered > 0 {
+            tracing::warn!(
+                client = %self.shared.core.name,
+                undelivered,
+                "producer dropped: {undelivered} records were not delivered within {:?} and were purged",
+                self.close_timeout
+            );
+        }
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.core.main_queue.wake();
+        let thread = self
+            .dispatcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                tracing::error!("the producer's dispatcher thread panicked");
+            }
+        }
+        // Reports that can no longer arrive must not leave futures hanging.
+        let mut done = Completions::default();
+        lock(&self.shared.slots).fail_all(
+            |record| {
+                Err(ProduceError {
+                    error: Error::kafka_code("delivery", DESTROY),
+                    record,
+                })
+            },
+            &mut done,
+        );
+        for waker in done.wakers {
+            waker.wake();
+        }
+        for (callback, result) in done.callbacks {
+            guarded("delivery callback", || callback(result));
+        }
+    }
+}
+
+/// The future returned by [`Producer::send`].
+#[must_use = "a SendFuture does nothing unless awaited"]
+pub struct SendFuture<'a> {
+    producer: &'a Producer,
+    record: Option<Record>,
+}
+
+impl Future for SendFuture<'_> {
+    type Output = Result<DeliveryFuture, ProduceError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let shared = self.producer.shared().clone();
+        let Some(mut record) = self.record.take() else {
+            panic!("SendFuture polled after completion");
+        };
+        let mut registered = false;
+        loop {
+            match shared.enqueue(record, Waiter::Idle) {
+                Ok(idx) => return Poll::Ready(Ok(DeliveryFuture::new(shared, idx))),
+                Err((raw, back, _)) if raw.code == QUEUE_FULL => {
+                    if registered {
+                        self.record = Some(back);
+                        return Poll::Pending;
+                    }
+                    // Register first, then try once more, so that space freed
+                    // in between cannot be missed.
+                    shared.register_space_waiter(cx.waker());
+                    registered = true;
+                    record = back;
+                }
+                Err((raw, back, _)) => {
+                    return Poll::Ready(Err(produce_error("produce", raw, back)))
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+#[allow(unused)]
+fn _assert_traits() {
+    fn is<T: Send + Sync + Clone>() {}
+    is::<Producer>();
+    let _ = ErrorCode::QueueFull;
+}
