@@ -56,3 +56,10 @@ pub use statistics::Statistics;
 pub fn librdkafka_version() -> String {
     native::librdkafka_version()
 }
+
+/// Number of librdkafka client instances alive in this process (including
+/// the ones hosting mock clusters). For leak checks in tests.
+#[doc(hidden)]
+pub fn __live_clients() -> usize {
+    native::LIVE_CLIENTS.load(std::sync::atomic::Ordering::Relaxed)
+}

@@ -2,6 +2,7 @@
 
 use std::ffi::CString;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use libc::{c_char, c_void};
@@ -15,6 +16,9 @@ pub(crate) enum ClientKind {
     Producer,
     Consumer,
 }
+
+/// Number of librdkafka client instances alive in this process.
+pub(crate) static LIVE_CLIENTS: AtomicUsize = AtomicUsize::new(0);
 
 /// An owned `rd_kafka_t`.
 pub(crate) struct NativeClient {
@@ -52,7 +56,10 @@ impl NativeClient {
         // on success; errstr is valid for its length.
         let ptr = unsafe { rd::rd_kafka_new(ty, raw_conf, errstr.as_mut_ptr(), errstr.len()) };
         match NonNull::new(ptr) {
-            Some(ptr) => Ok(NativeClient { ptr, kind }),
+            Some(ptr) => {
+                LIVE_CLIENTS.fetch_add(1, Ordering::Relaxed);
+                Ok(NativeClient { ptr, kind })
+            }
             None => {
                 // SAFETY: on failure the conf is still ours to destroy, and
                 // errstr has been NUL-terminated by librdkafka.
@@ -271,6 +278,7 @@ impl Drop for NativeClient {
                 ),
             }
         }
+        LIVE_CLIENTS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

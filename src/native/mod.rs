@@ -19,7 +19,7 @@ use std::ffi::CStr;
 use libc::c_char;
 
 pub(crate) use client::{
-    ClientKind, NativeClient, NativeHeaders, NativeTopic, ProduceArgs, PARTITION_UA,
+    ClientKind, NativeClient, NativeHeaders, NativeTopic, ProduceArgs, LIVE_CLIENTS, PARTITION_UA,
 };
 pub(crate) use conf::NativeConf;
 pub(crate) use event::{DrBuffer, NativeEvent, NativeQueue};

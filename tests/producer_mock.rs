@@ -1,0 +1,292 @@
+//! Producer behaviour on librdkafka's mock cluster.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{producer_scenarios as scenario, read_back, Target};
+use kafkit::{ErrorCode, Producer, Record};
+
+#[tokio::test]
+async fn hundred_thousand_messages_three_partitions_contiguous() {
+    scenario::hundred_thousand_contiguous(&Target::mock(1)).await;
+}
+
+#[tokio::test]
+async fn keys_headers_partitions_timestamps_round_trip() {
+    scenario::fields_round_trip(&Target::mock(1)).await;
+}
+
+#[tokio::test]
+async fn backpressure_200k_with_queue_of_1000() {
+    scenario::backpressure_never_fails(&Target::mock(1)).await;
+}
+
+#[tokio::test]
+async fn try_send_returns_record_on_full_queue() {
+    scenario::try_send_reports_queue_full(&Target::mock(1)).await;
+}
+
+#[tokio::test]
+async fn message_too_large_hands_record_back() {
+    scenario::oversized_record_is_returned(&Target::mock(1)).await;
+}
+
+#[test]
+fn producer_code_path_has_no_fixed_sleep() {
+    // Backpressure must come from wake-ups, not from sleeping and retrying.
+    for (file, text) in [
+        ("producer/mod.rs", include_str!("../src/producer/mod.rs")),
+        (
+            "producer/delivery.rs",
+            include_str!("../src/producer/delivery.rs"),
+        ),
+        ("client.rs", include_str!("../src/client.rs")),
+    ] {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            assert!(
+                !code.contains("sleep("),
+                "src/{file}:{} sleeps: {line}",
+                n + 1
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn idempotent_producer_survives_broker_restart_without_duplicates() {
+    let target = Target::mock(3);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    let topic = target.topic("idempotent", 1);
+    cluster
+        .set_partition_leader(&topic, 0, 1)
+        .expect("leader on broker 1");
+    let mut config = target.config();
+    config
+        .enable_idempotence(true)
+        .and_then(|c| c.linger(Duration::from_millis(2)))
+        .expect("config");
+    let producer = Producer::new(&config).expect("producer");
+    let n = 30_000usize;
+    let mut futures = Vec::with_capacity(n);
+    for i in 0..n {
+        if i == n / 3 {
+            cluster.broker_down(1).expect("down");
+        }
+        if i == n / 2 {
+            // Let the producer notice and retry for a while, then recover.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            cluster.broker_up(1).expect("up");
+        }
+        let fut = producer
+            .send(Record::to(topic.as_str()).value(i.to_string()))
+            .await
+            .expect("enqueue");
+        futures.push(fut);
+    }
+    let mut offsets = Vec::with_capacity(n);
+    for (i, fut) in futures.into_iter().enumerate() {
+        let meta = fut
+            .await
+            .unwrap_or_else(|e| panic!("message {i} not delivered: {e}"));
+        offsets.push(meta.offset);
+    }
+    // In order, each exactly once.
+    assert!(
+        offsets.windows(2).all(|w| w[1] == w[0] + 1),
+        "offsets not contiguous"
+    );
+    let messages = read_back(&target, &topic, 1, n, Duration::from_secs(60));
+    for (i, m) in messages.iter().enumerate() {
+        assert_eq!(
+            m.value_str(),
+            Some(i.to_string().as_str()),
+            "at offset {}",
+            m.offset()
+        );
+    }
+}
+
+#[tokio::test]
+async fn delivery_callback_panic_does_not_abort() {
+    let target = Target::mock(1);
+    let topic = target.topic("panics", 1);
+    let producer = Producer::new(&target.config()).expect("producer");
+    let calls = Arc::new(AtomicUsize::new(0));
+    for i in 0..10 {
+        let calls = calls.clone();
+        producer
+            .send_with_callback(Record::to(topic.as_str()).value("x"), move |result| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                assert!(result.is_ok());
+                if i % 2 == 0 {
+                    panic!("user callback panics on purpose");
+                }
+            })
+            .expect("enqueue");
+    }
+    producer.flush(Duration::from_secs(10)).expect("flush");
+    assert_eq!(calls.load(Ordering::SeqCst), 10);
+    // The dispatcher survived: later deliveries still complete.
+    let meta = producer
+        .send(Record::to(topic.as_str()).value("after"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered after panics");
+    assert_eq!(meta.offset, 10);
+}
+
+#[test]
+fn blocking_wait_with_timeout() {
+    let target = Target::mock(1);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    let topic = target.topic("blocking", 1);
+    let producer = Producer::new(&target.config()).expect("producer");
+    let mut fut = producer
+        .send_blocking(
+            Record::to(topic.as_str()).value("a"),
+            Duration::from_secs(5),
+        )
+        .expect("enqueue");
+    let meta = fut
+        .wait(Duration::from_secs(10))
+        .expect("in time")
+        .expect("delivered");
+    assert_eq!(meta.offset, 0);
+    // With a slow broker the wait times out and the future stays usable.
+    cluster
+        .set_rtt(1, Duration::from_millis(1500))
+        .expect("rtt");
+    let mut slow = producer
+        .send_blocking(
+            Record::to(topic.as_str()).value("b"),
+            Duration::from_secs(5),
+        )
+        .expect("enqueue");
+    let started = Instant::now();
+    assert!(
+        slow.wait(Duration::from_millis(200)).is_none(),
+        "should time out"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let meta = slow
+        .wait(Duration::from_secs(20))
+        .expect("in time")
+        .expect("delivered");
+    assert_eq!(meta.offset, 1);
+}
+
+#[tokio::test]
+async fn purge_hands_records_back() {
+    let target = Target::mock(1);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    let topic = target.topic("purge", 1);
+    let producer = Producer::new(&target.config()).expect("producer");
+    // Make sure metadata is known, then stop the broker so records queue up.
+    producer
+        .send(Record::to(topic.as_str()).value("warmup"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    cluster.broker_down(1).expect("down");
+    let mut futures = Vec::new();
+    for i in 0..100 {
+        futures.push(
+            producer
+                .send(Record::to(topic.as_str()).value(format!("r{i}")))
+                .await
+                .expect("enqueue"),
+        );
+    }
+    producer.purge();
+    for (i, fut) in futures.into_iter().enumerate() {
+        let err = fut.await.expect_err("purged");
+        assert!(
+            matches!(
+                err.error.code(),
+                Some(ErrorCode::PurgeQueue | ErrorCode::PurgeInflight)
+            ),
+            "{err}"
+        );
+        assert_eq!(err.record.value_bytes(), Some(format!("r{i}").as_bytes()));
+    }
+}
+
+#[tokio::test]
+async fn invalid_topic_name_is_a_clear_error() {
+    let target = Target::mock(1);
+    let producer = Producer::new(&target.config()).expect("producer");
+    let err = producer
+        .send(Record::to("bad topic!").value("x"))
+        .await
+        .expect_err("invalid name");
+    assert_eq!(err.error.code(), Some(ErrorCode::InvalidArg));
+    assert!(err.to_string().contains("bad topic!"), "{err}");
+    assert_eq!(err.record.value_bytes(), Some(&b"x"[..]));
+}
+
+#[tokio::test]
+async fn json_values_round_trip() {
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct User {
+        name: String,
+        profession: String,
+    }
+    let target = Target::mock(1);
+    let topic = target.topic("json", 1);
+    let producer = Producer::new(&target.config()).expect("producer");
+    let user = User {
+        name: "ada".into(),
+        profession: "mathematician".into(),
+    };
+    let record = Record::to(topic.as_str()).json(&user).expect("encode");
+    producer
+        .send(record)
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    let messages = read_back(&target, &topic, 1, 1, Duration::from_secs(20));
+    assert_eq!(messages[0].json::<User>().expect("decode"), user);
+    assert!(messages[0].json::<Vec<u32>>().is_err());
+}
+
+#[test]
+fn statistics_reach_the_callback_and_the_latest_value() {
+    let target = Target::mock(1);
+    let mut config = target.config();
+    config
+        .statistics_interval(Duration::from_millis(100))
+        .expect("config");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let producer = Producer::builder(&config)
+        .on_statistics(move |s| {
+            if let Ok(mut v) = seen2.lock() {
+                v.push(s.client_type.clone());
+            }
+        })
+        .build()
+        .expect("producer");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().map(|v| v.len()).unwrap_or(0) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let types = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    assert!(types.len() >= 2, "got {} statistics reports", types.len());
+    assert!(types.iter().all(|t| t == "producer"));
+    let latest = producer.statistics().expect("latest statistics");
+    assert_eq!(latest.client_type, "producer");
+    assert_eq!(latest.name, producer.name());
+}
