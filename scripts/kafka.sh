@@ -11,14 +11,27 @@
 #   scripts/kafka.sh stop                     # stop everything it started
 #
 # `start` and `env` print only `export NAME=value` lines on stdout; all
-# progress and error messages go to stderr.  Run `scripts/kafka.sh help` for
-# the full list of subcommands.
+# progress and error messages go to stderr.  Note that `eval "$(...)"` does
+# not see the exit status of the command inside; to stop on failure use
+#   lines="$(scripts/kafka.sh start single)" && eval "$lines"
+# Run `scripts/kafka.sh help` for the full list of subcommands.
 set -euo pipefail
 
 readonly KAFKA_VERSION="${KAFKIT_KAFKA_VERSION:-4.3.1}"
 readonly MIN_JAVA=17
-readonly CACHE_DIR="${KAFKIT_CACHE:-$HOME/.cache/kafkit}"
-readonly RUN_DIR="${KAFKIT_RUN_DIR:-$CACHE_DIR/run}"
+
+# Absolute path of $1 (relative paths are taken from the current folder).
+absolute() {
+  case "$1" in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s/%s\n' "$PWD" "$1" ;;
+  esac
+}
+
+CACHE_DIR="$(absolute "${KAFKIT_CACHE:-${HOME:?set HOME or KAFKIT_CACHE}/.cache/kafkit}")"
+readonly CACHE_DIR
+RUN_DIR="$(absolute "${KAFKIT_RUN_DIR:-$CACHE_DIR/run}")"
+readonly RUN_DIR
 readonly KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 readonly LIB_DIR="$KAFKA_HOME/lib"
 readonly INSTALLED_MARK="$KAFKA_HOME/.installed"
@@ -37,6 +50,11 @@ readonly STOP_TIMEOUT="${KAFKIT_STOP_TIMEOUT:-20}"
 readonly SINGLE_HEAP="${KAFKIT_SINGLE_HEAP:-1g}"
 readonly CLUSTER_HEAP="${KAFKIT_CLUSTER_HEAP:-640m}"
 readonly TOOL_HEAP="${KAFKIT_TOOL_HEAP:-512m}"
+
+# JVM options for short-lived helpers (format, keytool, admin and console
+# tools): C1 only and the serial collector start noticeably faster, which
+# matters when tests call a tool many times.
+readonly QUICK_JVM_OPTS=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
 
 # Single node: client listeners and its controller.
 readonly SINGLE_DIR="$RUN_DIR/single"
@@ -242,10 +260,6 @@ ensure_installed() {
 ###############################################################################
 # Running Java
 ###############################################################################
-
-# JVM options for short-lived helpers: C1 only and the serial collector
-# start noticeably faster, which matters when tests call a tool many times.
-readonly QUICK_JVM_OPTS=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
 
 # run_tool quick|full CLASS ARGS...: replace this shell with a Kafka command
 # line tool.  "full" keeps the optimising compiler (performance tools).
@@ -506,23 +520,26 @@ ensure_certs() {
   local tmp
   tmp="$(mktemp -d "$RUN_DIR/.certs.XXXXXX")"
   local -a ks=(-storetype PKCS12 -storepass "$STORE_PASSWORD" -keypass "$STORE_PASSWORD")
+  # EC P-256 keys: generated in milliseconds (RSA takes seconds per key
+  # here) and accepted by librdkafka/OpenSSL and the Java clients alike.
+  local -a key=(-keyalg EC -groupname secp256r1)
+  local -a kt=("$keytool" "${QUICK_JVM_OPTS[@]/#/-J}")
   local days=3650 ok=1
   {
-    "$keytool" -genkeypair -alias ca -keyalg RSA -keysize 2048 -validity "$days" \
+    "${kt[@]}" -genkeypair -alias ca "${key[@]}" -validity "$days" \
       -dname "CN=kafkit test CA" -ext bc:c -ext KeyUsage=keyCertSign,cRLSign \
       -keystore "$tmp/ca.p12" "${ks[@]}" &&
-      "$keytool" -exportcert -rfc -alias ca -keystore "$tmp/ca.p12" "${ks[@]}" -file "$tmp/ca.pem" &&
-      "$keytool" -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity "$days" \
-        -dname "CN=localhost" -ext SAN=DNS:localhost,IP:127.0.0.1 \
-        -keystore "$tmp/broker.p12" "${ks[@]}" &&
-      "$keytool" -certreq -alias broker -keystore "$tmp/broker.p12" "${ks[@]}" -file "$tmp/broker.csr" &&
-      "$keytool" -gencert -rfc -alias ca -keystore "$tmp/ca.p12" "${ks[@]}" -validity "$days" \
-        -ext SAN=DNS:localhost,IP:127.0.0.1 -ext KeyUsage:critical=digitalSignature,keyEncipherment \
+      "${kt[@]}" -exportcert -rfc -alias ca -keystore "$tmp/ca.p12" "${ks[@]}" -file "$tmp/ca.pem" &&
+      "${kt[@]}" -genkeypair -alias broker "${key[@]}" -validity "$days" \
+        -dname "CN=localhost" -keystore "$tmp/broker.p12" "${ks[@]}" &&
+      "${kt[@]}" -certreq -alias broker -keystore "$tmp/broker.p12" "${ks[@]}" -file "$tmp/broker.csr" &&
+      "${kt[@]}" -gencert -rfc -alias ca -keystore "$tmp/ca.p12" "${ks[@]}" -validity "$days" \
+        -ext SAN=DNS:localhost,IP:127.0.0.1 -ext KeyUsage:critical=digitalSignature \
         -ext ExtendedKeyUsage=serverAuth \
         -infile "$tmp/broker.csr" -outfile "$tmp/broker.pem" &&
-      "$keytool" -importcert -noprompt -alias ca -file "$tmp/ca.pem" \
+      "${kt[@]}" -importcert -noprompt -alias ca -file "$tmp/ca.pem" \
         -keystore "$tmp/broker.p12" "${ks[@]}" &&
-      "$keytool" -importcert -alias broker -file "$tmp/broker.pem" \
+      "${kt[@]}" -importcert -alias broker -file "$tmp/broker.pem" \
         -keystore "$tmp/broker.p12" "${ks[@]}"
   } >"$tmp/keytool.log" 2>&1 || ok=0
   if ((!ok)); then

@@ -1,1 +1,39 @@
-fn main() {}
+//! kafkit's performance harness.
+//!
+//! ```sh
+//! cargo run --release -p kafkit-bench -- producer [--messages N] [--size S] ...
+//! cargo run --release -p kafkit-bench -- producer --help
+//! ```
+
+mod alloc;
+mod producer;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+const USAGE: &str = "\
+usage: kafkit-bench <subcommand> [options]
+
+subcommands:
+  producer    producer throughput: kafkit against librdkafka used directly
+              (kafkit-bench producer --help for its options)";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("producer") => producer::main(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            0
+        }
+        Some(other) => {
+            eprintln!("error: unknown subcommand {other:?}\n\n{USAGE}");
+            2
+        }
+        None => {
+            eprintln!("{USAGE}");
+            2
+        }
+    };
+    std::process::exit(code);
+}

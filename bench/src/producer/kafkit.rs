@@ -1,0 +1,239 @@
+//! The kafkit variants: `kafkit-send` (async `send().await` with a window of
+//! delivery futures) and `kafkit-callback` (`send_with_callback` with an
+//! in-flight bound kept by the callbacks).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use kafkit::{ClientConfig, DeliveryResult, ErrorCode, Producer, Record};
+
+use super::{Outcome, Run, Tally};
+use crate::alloc::Snapshot;
+
+/// How long the end of a run may wait for outstanding deliveries.
+const DRAIN_LIMIT: Duration = Duration::from_secs(120);
+
+fn producer(run: &Run<'_>) -> Result<Producer, String> {
+    let mut config = ClientConfig::new();
+    for (key, value) in run.settings {
+        config
+            .set(key, value)
+            .map_err(|e| format!("cannot set {key}={value}: {e}"))?;
+    }
+    Producer::new(&config).map_err(|e| format!("cannot create the producer: {e}"))
+}
+
+fn tally_result(tally: &mut Tally, result: DeliveryResult) {
+    match result {
+        Ok(_) => tally.delivered += 1,
+        Err(e) => tally.fail(|| e.error.to_string()),
+    }
+}
+
+/// `kafkit-send`: a current-thread tokio runtime; each record is built in the
+/// loop, `send(record).await` enqueues it, and its `DeliveryFuture` joins a
+/// window of `run.window` futures; when the window is full the oldest one is
+/// awaited. The rest are awaited at the end.
+pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
+    let producer = producer(run)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| format!("cannot build the tokio runtime: {e}"))?;
+    let topic = run.topic.to_string();
+    let template = run.template.to_vec();
+    let mut window = VecDeque::with_capacity(run.window + 1);
+
+    let allocs_before = Snapshot::now();
+    let start = Instant::now();
+    let tally = rt.block_on(async {
+        let mut tally = Tally::default();
+        // Without a broker, deliveries fail only after `message.timeout.ms`;
+        // the loop relies on that, and the drain has its own limit.
+        for _ in 0..run.messages {
+            let record = Record::to(topic.as_str()).value(template.clone());
+            match producer.send(record).await {
+                Ok(delivery) => window.push_back(delivery),
+                Err(e) => tally.fail(|| e.error.to_string()),
+            }
+            if window.len() >= run.window {
+                if let Some(oldest) = window.pop_front() {
+                    tally_result(&mut tally, oldest.await);
+                }
+            }
+        }
+        let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+            while let Some(delivery) = window.pop_front() {
+                tally_result(&mut tally, delivery.await);
+            }
+        })
+        .await;
+        match drained {
+            Ok(()) => Ok(tally),
+            Err(_) => Err(format!(
+                "at least {} deliveries still pending after waiting {DRAIN_LIMIT:?}",
+                window.len() + 1
+            )),
+        }
+    })?;
+    let elapsed = start.elapsed();
+    let allocs = Snapshot::now().since(allocs_before);
+    drop(producer);
+    Ok(Outcome {
+        elapsed,
+        tally,
+        allocs,
+        note: format!("window {} futures", run.window),
+    })
+}
+
+/// Progress shared by the producing thread and the delivery callbacks.
+struct Progress {
+    /// Reports seen (delivered or failed).
+    done: AtomicU64,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    /// The `done` value at which a callback must wake the producing thread
+    /// (`u64::MAX`: nobody waits).
+    wake_at: AtomicU64,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            done: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+            wake_at: AtomicU64::new(u64::MAX),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Called by each delivery callback, on kafkit's dispatcher thread.
+    fn report(&self, result: DeliveryResult) {
+        if let Err(e) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            let mut first = self.first_error.lock().unwrap_or_else(|p| p.into_inner());
+            first.get_or_insert_with(|| e.error.to_string());
+        }
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        // Exactly one callback sees the target value: no notification storm.
+        if done == self.wake_at.load(Ordering::SeqCst) {
+            let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.cv.notify_one();
+        }
+    }
+
+    /// Blocks until `done >= target`, or fails after `limit`.
+    fn wait_until(&self, target: u64, limit: Duration) -> Result<(), String> {
+        if self.done.load(Ordering::SeqCst) >= target {
+            return Ok(());
+        }
+        let deadline = Instant::now() + limit;
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Publish the target, then re-check: a callback that reaches the
+        // target after the store takes the lock, which it only gets once this
+        // thread waits, so its notification cannot be missed.
+        self.wake_at.store(target, Ordering::SeqCst);
+        let mut result = Ok(());
+        while self.done.load(Ordering::SeqCst) < target {
+            let now = Instant::now();
+            if now >= deadline {
+                result = Err(format!(
+                    "only {} delivery reports after waiting {limit:?} for {target}",
+                    self.done.load(Ordering::SeqCst)
+                ));
+                break;
+            }
+            guard = self
+                .cv
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        self.wake_at.store(u64::MAX, Ordering::SeqCst);
+        result
+    }
+}
+
+/// `kafkit-callback`: `send_with_callback` from the calling thread, no
+/// runtime. The callback counts the outcome in shared atomics. The thread
+/// keeps at most `run.window` records in flight: at the bound it blocks on a
+/// condition variable until the callbacks have brought the count down to
+/// half the window (one wake-up per half window, no sleeping or polling).
+/// The window is below `queue.buffering.max.messages`, so librdkafka's queue
+/// should never be full; if it is, the thread waits for the next report and
+/// retries, and the count of such retries is printed.
+pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
+    let producer = producer(run)?;
+    let progress = Arc::new(Progress::new());
+    let topic = run.topic.to_string();
+    let template = run.template.to_vec();
+    let n = run.messages as u64;
+    let window = run.window as u64;
+    let mut queue_full = 0u64;
+    let mut waits = 0u64;
+    let mut send_failed = Tally::default();
+
+    let allocs_before = Snapshot::now();
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while sent < n {
+        if sent - progress.done.load(Ordering::SeqCst) >= window {
+            waits += 1;
+            progress.wait_until(sent - window / 2, DRAIN_LIMIT)?;
+        }
+        let mut record = Record::to(topic.as_str()).value(template.clone());
+        loop {
+            let p = progress.clone();
+            match producer.send_with_callback(record, move |result| p.report(result)) {
+                Ok(()) => break,
+                Err(e) if e.error.code() == Some(ErrorCode::QueueFull) => {
+                    queue_full += 1;
+                    let seen = progress.done.load(Ordering::SeqCst);
+                    progress.wait_until(seen + 1, DRAIN_LIMIT)?;
+                    record = e.into_record();
+                }
+                Err(e) => {
+                    send_failed.fail(|| e.error.to_string());
+                    break;
+                }
+            }
+        }
+        sent += 1;
+    }
+    // Records that failed to enqueue get no callback.
+    let expected = n - send_failed.failed;
+    progress.wait_until(expected, DRAIN_LIMIT)?;
+    let elapsed = start.elapsed();
+    let allocs = Snapshot::now().since(allocs_before);
+    drop(producer);
+
+    let failed = progress.failed.load(Ordering::SeqCst);
+    let mut tally = Tally {
+        delivered: progress.done.load(Ordering::SeqCst) - failed,
+        failed: failed + send_failed.failed,
+        first_error: send_failed.first_error,
+    };
+    if tally.first_error.is_none() {
+        tally.first_error = progress
+            .first_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+    Ok(Outcome {
+        elapsed,
+        tally,
+        allocs,
+        note: format!(
+            "window {} records, blocked {waits} times, queue full {queue_full} times",
+            run.window
+        ),
+    })
+}

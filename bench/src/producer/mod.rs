@@ -1,0 +1,573 @@
+//! `kafkit-bench producer`: producer throughput of kafkit against librdkafka
+//! driven directly.
+//!
+//! Every variant, in every round, gets a fresh topic and a fresh producer
+//! with the same settings ([`SETTINGS`], plus `bootstrap.servers`). The timed
+//! part runs from the first message to the last delivery report. In every
+//! variant each message's payload is copied from one template buffer inside
+//! the timed loop: `raw` lets librdkafka copy it (`RD_KAFKA_MSG_F_COPY`), the
+//! kafkit variants clone the template into the record's value (kafkit does
+//! not copy it again).
+
+mod kafkit;
+mod raw;
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ::kafkit::{ErrorCode, MockCluster};
+
+use crate::alloc::Snapshot;
+
+/// Settings applied identically to every variant; everything else is left at
+/// librdkafka's defaults.
+pub const SETTINGS: [(&str, &str); 3] = [
+    ("acks", "all"),
+    ("linger.ms", "5"),
+    ("queue.buffering.max.messages", "100000"),
+];
+
+/// Records in flight in the kafkit variants (below
+/// `queue.buffering.max.messages`, so the queue does not fill up).
+const WINDOW: usize = 50_000;
+
+/// The variants, in the order they run within a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Raw,
+    KafkitSend,
+    KafkitCallback,
+}
+
+impl Variant {
+    const ALL: [Variant; 3] = [Variant::Raw, Variant::KafkitSend, Variant::KafkitCallback];
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Raw => "raw",
+            Variant::KafkitSend => "kafkit-send",
+            Variant::KafkitCallback => "kafkit-callback",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == s)
+    }
+}
+
+/// What one run of a variant gets.
+pub struct Run<'a> {
+    /// `bootstrap.servers` followed by [`SETTINGS`].
+    pub settings: &'a [(String, String)],
+    pub topic: &'a str,
+    pub template: &'a [u8],
+    pub messages: usize,
+    /// In-flight bound of the kafkit variants.
+    pub window: usize,
+}
+
+/// Delivery outcomes of one run.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub delivered: u64,
+    pub failed: u64,
+    pub first_error: Option<String>,
+}
+
+impl Tally {
+    /// Counts one delivery report by its raw error code.
+    pub fn report(&mut self, err: i32) {
+        if err == 0 {
+            self.delivered += 1;
+        } else {
+            self.fail(|| {
+                let code = ErrorCode::from_raw(err);
+                format!("{code} ({err}): {}", code.description())
+            });
+        }
+    }
+
+    /// Counts one failure; `why` is only evaluated for the first.
+    pub fn fail(&mut self, why: impl FnOnce() -> String) {
+        self.failed += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(why());
+        }
+    }
+
+    /// Reports seen so far.
+    pub fn seen(&self) -> u64 {
+        self.delivered + self.failed
+    }
+}
+
+/// The result of one run.
+pub struct Outcome {
+    pub elapsed: Duration,
+    pub tally: Tally,
+    /// Rust allocations during the timed part.
+    pub allocs: Snapshot,
+    /// A variant-specific remark for the per-run line.
+    pub note: String,
+}
+
+struct Options {
+    messages: usize,
+    size: usize,
+    partitions: i32,
+    rounds: usize,
+    bootstrap: Option<String>,
+    variants: Vec<Variant>,
+    check_ratio: Option<f64>,
+}
+
+const USAGE: &str = "\
+usage: kafkit-bench producer [options]
+
+  --messages N        messages per run (default 1000000)
+  --size S            payload bytes per message (default 100)
+  --partitions P      partitions of each topic (default 3; embedded cluster only)
+  --rounds R          rounds; best and median are reported (default 3)
+  --bootstrap H:P     use this broker instead of an embedded mock cluster
+                      (topics are then auto-created by the broker)
+  --variants LIST     comma-separated, from raw,kafkit-send,kafkit-callback
+                      (default all)
+  --check-ratio X     exit 1 if kafkit-send's best msg/s divided by raw's best
+                      is below X (needs both variants)";
+
+fn parse_number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{flag}: cannot parse {value:?}"))
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        messages: 1_000_000,
+        size: 100,
+        partitions: 3,
+        rounds: 3,
+        bootstrap: None,
+        variants: Variant::ALL.to_vec(),
+        check_ratio: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "-h" || arg == "--help" {
+            return Err(String::new());
+        }
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag {
+            "--messages" => o.messages = parse_number(flag, &value()?)?,
+            "--size" => o.size = parse_number(flag, &value()?)?,
+            "--partitions" => o.partitions = parse_number(flag, &value()?)?,
+            "--rounds" => o.rounds = parse_number(flag, &value()?)?,
+            "--bootstrap" => o.bootstrap = Some(value()?),
+            "--check-ratio" => o.check_ratio = Some(parse_number(flag, &value()?)?),
+            "--variants" => {
+                let list = value()?;
+                let mut variants = Vec::new();
+                for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let v = Variant::parse(name).ok_or_else(|| {
+                        format!("--variants: unknown variant {name:?} (known: raw, kafkit-send, kafkit-callback)")
+                    })?;
+                    if !variants.contains(&v) {
+                        variants.push(v);
+                    }
+                }
+                if variants.is_empty() {
+                    return Err("--variants: empty list".into());
+                }
+                // Keep the canonical order, whatever the order given.
+                o.variants = Variant::ALL
+                    .into_iter()
+                    .filter(|v| variants.contains(v))
+                    .collect();
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if o.messages == 0 {
+        return Err("--messages must be at least 1".into());
+    }
+    if o.rounds == 0 {
+        return Err("--rounds must be at least 1".into());
+    }
+    if o.partitions < 1 {
+        return Err("--partitions must be at least 1".into());
+    }
+    if let Some(x) = o.check_ratio {
+        if !(x.is_finite() && x > 0.0) {
+            return Err("--check-ratio must be a positive number".into());
+        }
+        if !o.variants.contains(&Variant::Raw) || !o.variants.contains(&Variant::KafkitSend) {
+            return Err("--check-ratio needs the raw and kafkit-send variants".into());
+        }
+    }
+    Ok(o)
+}
+
+/// Best and median of a list of values (higher is better).
+fn best_median(values: &[f64]) -> (f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let best = v[v.len() - 1];
+    let mid = v.len() / 2;
+    let median = if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    };
+    (best, median)
+}
+
+/// The figures of one variant over all its rounds.
+struct Summary {
+    variant: Variant,
+    /// msg/s of each successful round.
+    rates: Vec<f64>,
+    allocs_per_msg: Vec<f64>,
+    bytes_per_msg: Vec<f64>,
+    failures: Vec<String>,
+}
+
+impl Summary {
+    fn rates(&self) -> Option<(f64, f64)> {
+        (!self.rates.is_empty()).then(|| best_median(&self.rates))
+    }
+    fn mean(values: &[f64]) -> f64 {
+        values.iter().sum::<f64>() / values.len().max(1) as f64
+    }
+}
+
+fn mb_per_s(msgs_per_s: f64, size: usize) -> f64 {
+    msgs_per_s * size as f64 / 1e6
+}
+
+fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,:=/@+".contains(c))
+    {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// Runs the `producer` subcommand; returns the process exit code.
+pub fn main(args: &[String]) -> i32 {
+    let o = match parse_options(args) {
+        Ok(o) => o,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return 2;
+        }
+    };
+    let command = std::iter::once("kafkit-bench producer".to_string())
+        .chain(args.iter().map(|a| shell_quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    // The broker: the one given, or an embedded mock cluster.
+    let cluster = match &o.bootstrap {
+        Some(_) => None,
+        None => match MockCluster::new(1) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("error: cannot start the embedded mock cluster: {e}");
+                return 2;
+            }
+        },
+    };
+    let (bootstrap, broker_desc) = match (&o.bootstrap, &cluster) {
+        (Some(b), _) => (
+            b.clone(),
+            format!("{b} (topics auto-created by the broker with its default partition count)"),
+        ),
+        (None, Some(c)) => (
+            c.bootstrap_servers(),
+            format!(
+                "embedded MockCluster, 1 broker at {}, {} partitions, replication factor 1",
+                c.bootstrap_servers(),
+                o.partitions
+            ),
+        ),
+        (None, None) => unreachable!("a cluster is started when no bootstrap is given"),
+    };
+    let mut settings = vec![("bootstrap.servers".to_string(), bootstrap)];
+    settings.extend(SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings_desc = SETTINGS
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    let template: Vec<u8> = (0..o.size).map(|i| (i % 251) as u8).collect();
+    let run_id = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+
+    println!("kafkit-bench producer");
+    println!("  librdkafka {}", ::kafkit::librdkafka_version());
+    println!("  broker     {broker_desc}");
+    println!("  settings   {settings_desc} (the rest: librdkafka defaults)");
+    println!(
+        "  runs       {} messages x {} B, {} rounds of {}",
+        o.messages,
+        o.size,
+        o.rounds,
+        o.variants
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if cfg!(debug_assertions) {
+        println!("  WARNING: debug build; use --release for meaningful figures");
+    }
+    println!();
+
+    let mut summaries: Vec<Summary> = o
+        .variants
+        .iter()
+        .map(|&variant| Summary {
+            variant,
+            rates: Vec::new(),
+            allocs_per_msg: Vec::new(),
+            bytes_per_msg: Vec::new(),
+            failures: Vec::new(),
+        })
+        .collect();
+
+    for round in 1..=o.rounds {
+        for summary in &mut summaries {
+            let variant = summary.variant;
+            let topic = format!("kafkit-bench-{run_id}-{}-r{round}", variant.name());
+            let result = (|| {
+                if let Some(c) = &cluster {
+                    c.create_topic(&topic, o.partitions, 1)
+                        .map_err(|e| format!("cannot create topic {topic}: {e}"))?;
+                }
+                let run = Run {
+                    settings: &settings,
+                    topic: &topic,
+                    template: &template,
+                    messages: o.messages,
+                    window: WINDOW,
+                };
+                match variant {
+                    Variant::Raw => raw::run(&run),
+                    Variant::KafkitSend => kafkit::run_send(&run),
+                    Variant::KafkitCallback => kafkit::run_callback(&run),
+                }
+            })();
+            let label = format!("round {round}/{} {:<16}", o.rounds, variant.name());
+            match result {
+                Ok(out) => {
+                    let secs = out.elapsed.as_secs_f64();
+                    let rate = o.messages as f64 / secs;
+                    let n = o.messages as f64;
+                    println!(
+                        "{label} {secs:>7.3} s {rate:>11.0} msg/s {:>8.1} MB/s  allocs/msg {:.2}  ({})",
+                        mb_per_s(rate, o.size),
+                        out.allocs.calls as f64 / n,
+                        out.note
+                    );
+                    let t = &out.tally;
+                    if t.delivered == o.messages as u64 && t.failed == 0 {
+                        summary.rates.push(rate);
+                        summary.allocs_per_msg.push(out.allocs.calls as f64 / n);
+                        summary.bytes_per_msg.push(out.allocs.bytes as f64 / n);
+                    } else {
+                        let why = format!(
+                            "round {round}: delivered {} of {}, {} failed; first error: {}",
+                            t.delivered,
+                            o.messages,
+                            t.failed,
+                            t.first_error.as_deref().unwrap_or("(none)")
+                        );
+                        println!("{label} FAILED: {why}");
+                        summary.failures.push(why);
+                    }
+                }
+                Err(e) => {
+                    println!("{label} FAILED: {e}");
+                    summary.failures.push(format!("round {round}: {e}"));
+                }
+            }
+        }
+    }
+
+    // The summary block.
+    let raw_rates = summaries
+        .iter()
+        .find(|s| s.variant == Variant::Raw)
+        .and_then(Summary::rates);
+    let mut out = String::new();
+    let _ = writeln!(out, "\n==== kafkit-bench producer: summary ====");
+    let _ = writeln!(out, "command:    {command}");
+    let _ = writeln!(out, "librdkafka: {}", ::kafkit::librdkafka_version());
+    let _ = writeln!(
+        out,
+        "machine:    {cores} cores ({} {})",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    let _ = writeln!(out, "broker:     {broker_desc}");
+    let _ = writeln!(
+        out,
+        "messages:   {} per run, payload {} B, {} rounds; fresh topic and producer per run",
+        o.messages, o.size, o.rounds
+    );
+    let _ = writeln!(
+        out,
+        "settings:   {settings_desc}; everything else librdkafka defaults"
+    );
+    let _ = writeln!(
+        out,
+        "payload:    copied from one template per message inside the timed loop \
+         (raw: RD_KAFKA_MSG_F_COPY; kafkit: template.clone() into the record)"
+    );
+    let _ = writeln!(
+        out,
+        "kafkit:     {WINDOW} records in flight; kafkit-send awaits the oldest DeliveryFuture, \
+         kafkit-callback blocks on a condvar until half the window is delivered"
+    );
+    let _ = writeln!(
+        out,
+        "{:<16} {:>12} {:>9} {:>13} {:>10} {:>13} {:>10} {:>11}",
+        "variant",
+        "best msg/s",
+        "best MB/s",
+        "median msg/s",
+        "median MB/s",
+        "vs raw best",
+        "vs raw med",
+        "allocs/msg"
+    );
+    for s in &summaries {
+        match s.rates() {
+            Some((best, median)) => {
+                let (vs_best, vs_median) = match raw_rates {
+                    Some((rb, rm)) => {
+                        (format!("{:.2}x", best / rb), format!("{:.2}x", median / rm))
+                    }
+                    None => ("-".into(), "-".into()),
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<16} {:>12.0} {:>9.1} {:>13.0} {:>10.1} {:>13} {:>10} {:>11.2}",
+                    s.variant.name(),
+                    best,
+                    mb_per_s(best, o.size),
+                    median,
+                    mb_per_s(median, o.size),
+                    vs_best,
+                    vs_median,
+                    Summary::mean(&s.allocs_per_msg)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{:<16} no successful round", s.variant.name());
+            }
+        }
+    }
+    if let Some((rb, rm)) = raw_rates {
+        for s in summaries.iter().filter(|s| s.variant != Variant::Raw) {
+            if let Some((best, median)) = s.rates() {
+                let _ = writeln!(
+                    out,
+                    "{} / raw = {:.2}x (best), {:.2}x (median)",
+                    s.variant.name(),
+                    best / rb,
+                    median / rm
+                );
+            }
+        }
+    }
+    for s in &summaries {
+        if !s.allocs_per_msg.is_empty() {
+            let _ = writeln!(
+                out,
+                "rust allocations per message, {}: {:.2} ({:.0} bytes)",
+                s.variant.name(),
+                Summary::mean(&s.allocs_per_msg),
+                Summary::mean(&s.bytes_per_msg)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  (counted by a #[global_allocator] wrapper over System during the timed part, all threads, \
+         alloc+alloc_zeroed+realloc; a Record costs 2: the topic String and the value Vec; \
+         librdkafka's C mallocs are not counted)"
+    );
+    let _ = writeln!(out, "  (MB/s = payload bytes / 10^6 per second)");
+
+    let mut code = 0;
+    for s in &summaries {
+        for f in &s.failures {
+            let _ = writeln!(out, "FAILED {}: {f}", s.variant.name());
+            code = 1;
+        }
+    }
+    if let Some(min) = o.check_ratio {
+        let send = summaries
+            .iter()
+            .find(|s| s.variant == Variant::KafkitSend)
+            .and_then(Summary::rates);
+        match (send, raw_rates) {
+            (Some((sb, _)), Some((rb, _))) => {
+                let ratio = sb / rb;
+                if ratio < min {
+                    let _ = writeln!(
+                        out,
+                        "CHECK FAILED: kafkit-send best / raw best = {ratio:.3}x, below the required {min}x"
+                    );
+                    code = 1;
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "check passed: kafkit-send best / raw best = {ratio:.3}x >= {min}x"
+                    );
+                }
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "CHECK FAILED: no successful raw and kafkit-send rounds to compare"
+                );
+                code = 1;
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "result:     {}",
+        if code == 0 { "OK" } else { "FAILED" }
+    );
+    let _ = write!(out, "========================================");
+    println!("{out}");
+    drop(cluster);
+    code
+}

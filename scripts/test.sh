@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The whole test suite: format check, clippy, the mock-cluster tier, then the
+# real-broker tier on an Apache Kafka broker that this script installs and
+# starts (and always stops). Prints how long each part took; exits non-zero
+# on any failure.
+#
+#   ./scripts/test.sh                 everything
+#   KAFKIT_SKIP_BROKER=1 ./scripts/test.sh   only format, clippy and mock tier
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+timings=()
+step() {
+  local name=$1
+  shift
+  local start=$SECONDS
+  echo "==> $name"
+  "$@"
+  timings+=("$(printf '%-28s %5ds' "$name" $((SECONDS - start)))")
+}
+
+report() {
+  echo
+  echo "==> timings"
+  for t in "${timings[@]}"; do echo "    $t"; done
+}
+
+# Tools the build needs: a C toolchain (librdkafka is compiled from source),
+# plus Java and Maven for the real broker.
+ensure_packages() {
+  local missing=()
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v perl >/dev/null 2>&1 || missing+=(perl)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  if [ -z "${KAFKIT_SKIP_BROKER:-}" ]; then
+    command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+    command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && apt-get install -y -qq "${missing[@]}"
+    else
+      sudo apt-get update -qq && sudo apt-get install -y -qq "${missing[@]}"
+    fi
+  fi
+  rustup component add rustfmt clippy >/dev/null 2>&1 || true
+}
+
+broker_started=""
+cleanup() {
+  if [ -n "$broker_started" ]; then
+    "$root/scripts/kafka.sh" stop all >&2 || true
+  fi
+}
+trap 'cleanup; report' EXIT
+
+step "install prerequisites" ensure_packages
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+step "build tests" cargo test --workspace --no-run
+step "mock tier (cargo test)" env -u KAFKA_BOOTSTRAP_SERVERS cargo test --workspace
+
+if [ -n "${KAFKIT_SKIP_BROKER:-}" ]; then
+  echo "KAFKIT_SKIP_BROKER is set: the real-broker tier was NOT run"
+  exit 0
+fi
+
+step "install Apache Kafka" "$root/scripts/kafka.sh" install
+start_single() {
+  local exports
+  exports=$("$root/scripts/kafka.sh" start single)
+  broker_started=1
+  eval "$exports"
+  export KAFKA_BOOTSTRAP_SERVERS KAFKA_SASL_BOOTSTRAP_SERVERS KAFKA_SSL_BOOTSTRAP_SERVERS \
+    KAFKA_SSL_CA_LOCATION KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD
+  echo "broker at $KAFKA_BOOTSTRAP_SERVERS"
+}
+step "start single broker" start_single
+step "broker tier (cargo test)" cargo test --workspace -- broker_
+step "stop broker" "$root/scripts/kafka.sh" stop all
+broker_started=""
