@@ -123,9 +123,12 @@ Tools (arguments are passed through; stdin and stdout are the tool's own):
   e2e-latency ARGS        org.apache.kafka.tools.EndToEndLatency
   run CLASS ARGS          Any main class on the Kafka classpath.
 
+\`start\` and \`env\` write only "export NAME=value" lines to stdout (for eval); messages go to stderr.
+
 Single node users (SCRAM-SHA-256 and SCRAM-SHA-512): $ADMIN_USER/$ADMIN_PASSWORD (super user),
-$CLIENT_USER/$CLIENT_PASSWORD (ordinary user). Java client settings for the SCRAM and SSL
-listeners are written to $SINGLE_DIR/client-{scram,ssl}.properties.
+$CLIENT_USER/$CLIENT_PASSWORD (ordinary user, subject to ACLs). Java client settings are written to
+$SINGLE_DIR/client-scram.properties ($CLIENT_USER), client-scram-admin.properties ($ADMIN_USER)
+and client-ssl.properties; the test CA is $SINGLE_DIR/certs/ca.pem.
 
 Environment: KAFKIT_CACHE (default ~/.cache/kafkit), KAFKIT_RUN_DIR (default \$KAFKIT_CACHE/run),
 KAFKIT_KAFKA_VERSION, KAFKIT_START_TIMEOUT, KAFKIT_STOP_TIMEOUT, KAFKIT_SINGLE_HEAP,
@@ -179,11 +182,11 @@ require_mvn() {
     die "mvn not found: install Apache Maven 3.6+ (e.g. apt-get install maven); it fetches Kafka from Maven Central"
 }
 
-# render TEMPLATE OUTPUT NAME VALUE [NAME VALUE...]: copy TEMPLATE to OUTPUT
-# with every @NAME@ replaced by VALUE.
-render() {
-  local template="$1" output="$2" text
-  shift 2
+# render_text TEMPLATE NAME VALUE [NAME VALUE...]: print TEMPLATE with every
+# @NAME@ replaced by VALUE.
+render_text() {
+  local template="$1" text
+  shift
   text="$(<"$template")"
   while (($# >= 2)); do
     text="${text//"@$1@"/"$2"}"
@@ -192,6 +195,14 @@ render() {
   if [[ "$text" =~ @[A-Z_]+@ ]]; then
     die "template $template: no value for ${BASH_REMATCH[0]}"
   fi
+  printf '%s\n' "$text"
+}
+
+# render TEMPLATE OUTPUT NAME VALUE...: render_text into the file OUTPUT.
+render() {
+  local template="$1" output="$2" text
+  shift 2
+  text="$(render_text "$template" "$@")"
   printf '%s\n' "$text" >"$output"
 }
 
@@ -207,8 +218,14 @@ shell_quote() { printf '%q' "$1"; }
 # Installation
 ###############################################################################
 
+# Installed, and from the current pom template (a changed template, e.g. a
+# new Log4j version, triggers a fresh install).
 installed() {
-  [[ -f "$INSTALLED_MARK" && -d "$LIB_DIR" ]]
+  [[ -f "$INSTALLED_MARK" && -d "$LIB_DIR" && -f "$KAFKA_HOME/pom.xml" ]] || return 1
+  local wanted have
+  wanted="$(render_text "$TEMPLATE_DIR/pom.xml.in" KAFKA_VERSION "$KAFKA_VERSION")"
+  have="$(<"$KAFKA_HOME/pom.xml")"
+  [[ "$wanted" == "$have" ]]
 }
 
 cmd_install() {

@@ -11,6 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# One feature set for every step, so librdkafka is compiled once: the default
+# codecs plus TLS and SASL/SCRAM, which the broker tier tests.
+features=(--workspace --features kafkit/ssl)
+
 timings=()
 step() {
   local name=$1
@@ -35,6 +39,8 @@ ensure_packages() {
   command -v make >/dev/null 2>&1 || missing+=(make)
   command -v perl >/dev/null 2>&1 || missing+=(perl)
   command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  # TLS and SASL/SCRAM (the `ssl` feature) link the system OpenSSL.
+  dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
   if [ -z "${KAFKIT_SKIP_BROKER:-}" ]; then
     command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null 2>&1 || missing+=(maven)
@@ -60,9 +66,10 @@ trap 'cleanup; report' EXIT
 
 step "install prerequisites" ensure_packages
 step "cargo fmt --check" cargo fmt --all -- --check
-step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
-step "build tests" cargo test --workspace --no-run
-step "mock tier (cargo test)" env -u KAFKA_BOOTSTRAP_SERVERS cargo test --workspace
+step "cargo clippy -D warnings" cargo clippy "${features[@]}" --all-targets -- -D warnings
+step "build tests" cargo test "${features[@]}" --no-run
+step "mock tier (cargo test)" env -u KAFKA_BOOTSTRAP_SERVERS -u KAFKA_SASL_BOOTSTRAP_SERVERS \
+  -u KAFKA_SSL_BOOTSTRAP_SERVERS cargo test "${features[@]}"
 
 if [ -n "${KAFKIT_SKIP_BROKER:-}" ]; then
   echo "KAFKIT_SKIP_BROKER is set: the real-broker tier was NOT run"
@@ -80,6 +87,6 @@ start_single() {
   echo "broker at $KAFKA_BOOTSTRAP_SERVERS"
 }
 step "start single broker" start_single
-step "broker tier (cargo test)" cargo test --workspace -- broker_
+step "broker tier (cargo test)" cargo test "${features[@]}" -- broker_
 step "stop broker" "$root/scripts/kafka.sh" stop all
 broker_started=""

@@ -28,7 +28,7 @@
 //! ```
 //!
 //! [librdkafka]: https://github.com/confluentinc/librdkafka
-#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_code, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 // A failed send hands the record back by value inside the error. Boxing it
 // would add an allocation to the queue-full path, which backpressure takes
@@ -40,6 +40,8 @@ mod config;
 mod consumer;
 mod error;
 mod mock;
+// The only module allowed to contain unsafe code.
+#[allow(unsafe_code)]
 mod native;
 mod producer;
 pub mod statistics;

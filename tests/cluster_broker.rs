@@ -1,0 +1,734 @@
+//! Broker failures on the three-node KRaft cluster started by
+//! `scripts/kafka.sh start cluster`: a node is killed or restarted while
+//! kafkit clients work, and nothing may be lost.
+//!
+//! The tests run when KAFKA_CLUSTER_BOOTSTRAP_SERVERS is set (scripts/test.sh
+//! starts the cluster and sets it) and otherwise print that they were not
+//! run. They stop and start cluster nodes, so they run one at a time (a lock
+//! keeps them apart even without `--test-threads=1`), and they leave all
+//! three nodes running, also when they fail.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use common::unique;
+use kafkit::{Acks, ClientConfig, Consumer, DeliveryFuture, Offset, OffsetReset, Producer, Record};
+
+const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka.sh");
+
+/// The cluster's bootstrap servers, or None (after saying that the test was
+/// not run).
+fn cluster(test: &str) -> Option<String> {
+    match std::env::var("KAFKA_CLUSTER_BOOTSTRAP_SERVERS") {
+        Ok(s) if !s.is_empty() => Some(s),
+        _ => {
+            eprintln!(
+                "NOT RUN: {test} needs the three-node cluster; set KAFKA_CLUSTER_BOOTSTRAP_SERVERS \
+                 (scripts/test.sh starts one; or eval \"$(scripts/kafka.sh start cluster)\")"
+            );
+            None
+        }
+    }
+}
+
+/// One cluster test at a time: they take nodes down.
+fn exclusive() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// What a run of scripts/kafka.sh left behind.
+struct ToolRun {
+    /// None when it was killed at the deadline.
+    status: Option<ExitStatus>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl ToolRun {
+    fn ok(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "status {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status, self.took, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `scripts/kafka.sh ARGS` and kills it if it still runs after
+/// `timeout`.
+fn kafka_sh(args: &[&str], timeout: Duration) -> ToolRun {
+    let started = Instant::now();
+    let mut child = Command::new(KAFKA_SH)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {KAFKA_SH}: {e}"));
+    let mut out_pipe = child.stdout.take().expect("stdout pipe");
+    let mut err_pipe = child.stderr.take().expect("stderr pipe");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = started + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    ToolRun {
+        status,
+        stdout: text(out_reader.join().unwrap_or_default()),
+        stderr: text(err_reader.join().unwrap_or_default()),
+        took: started.elapsed(),
+    }
+}
+
+/// Creates a topic with three replicas. A node that was just restarted may
+/// not be registered again yet (then three replicas cannot be placed), so
+/// this retries for a while.
+fn create_topic(servers: &str, topic: &str, partitions: i32) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let partitions = partitions.to_string();
+    loop {
+        let run = kafka_sh(
+            &[
+                "topics",
+                "--bootstrap-server",
+                servers,
+                "--create",
+                "--topic",
+                topic,
+                "--partitions",
+                &partitions,
+                "--replication-factor",
+                "3",
+            ],
+            Duration::from_secs(60),
+        );
+        if run.ok()
+            || run.stdout.contains("already exists")
+            || run.stderr.contains("already exists")
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "creating topic {topic} failed: {}",
+            run.describe()
+        );
+        eprintln!("creating {topic} failed, retrying: {}", run.stderr.trim());
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// One partition as `topics --describe` shows it.
+#[derive(Debug, Clone)]
+struct PartitionState {
+    leader: Option<u32>,
+    replicas: Vec<u32>,
+    isr: Vec<u32>,
+}
+
+/// Parses `topics --describe` lines such as
+/// `Topic: t  TopicId: ..  Partition: 0  Leader: 2  Replicas: 2,3,1  Isr: 2,3,1`.
+fn parse_describe(out: &str) -> BTreeMap<i32, PartitionState> {
+    let ids =
+        |s: &str| -> Vec<u32> { s.split(',').filter_map(|n| n.trim().parse().ok()).collect() };
+    let mut partitions = BTreeMap::new();
+    for line in out.lines() {
+        let fields: BTreeMap<&str, &str> = line
+            .split('\t')
+            .filter_map(|f| f.split_once(": "))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect();
+        let Some(partition) = fields.get("Partition").and_then(|p| p.parse().ok()) else {
+            continue;
+        };
+        partitions.insert(
+            partition,
+            PartitionState {
+                leader: fields.get("Leader").and_then(|l| l.parse().ok()),
+                replicas: fields.get("Replicas").map(|r| ids(r)).unwrap_or_default(),
+                isr: fields.get("Isr").map(|r| ids(r)).unwrap_or_default(),
+            },
+        );
+    }
+    partitions
+}
+
+/// Waits until every partition of `topic` has a leader and all three
+/// replicas in sync, and returns their state.
+fn wait_fully_replicated(
+    servers: &str,
+    topic: &str,
+    partitions: i32,
+) -> BTreeMap<i32, PartitionState> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let run = kafka_sh(
+            &[
+                "topics",
+                "--bootstrap-server",
+                servers,
+                "--describe",
+                "--topic",
+                topic,
+            ],
+            Duration::from_secs(60),
+        );
+        let state = parse_describe(&run.stdout);
+        let ready = state.len() == partitions as usize
+            && state
+                .values()
+                .all(|p| p.leader.is_some() && p.isr.len() == 3 && p.replicas.len() == 3);
+        if ready {
+            return state;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic} is not fully replicated after 90 s: {state:#?}\n{}",
+            run.describe()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The group's coordinator, from `consumer-groups --describe --state`
+/// (`GROUP COORDINATOR (ID) ...` with the coordinator as `host:port (ID)`).
+fn group_coordinator(servers: &str, group: &str) -> Option<u32> {
+    let run = kafka_sh(
+        &[
+            "consumer-groups",
+            "--bootstrap-server",
+            servers,
+            "--describe",
+            "--group",
+            group,
+            "--state",
+        ],
+        Duration::from_secs(60),
+    );
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(group))?;
+    eprintln!("group state: {}", line.trim());
+    let open = line.find('(')?;
+    let close = open + line[open..].find(')')?;
+    line[open + 1..close].trim().parse().ok()
+}
+
+/// A cluster node this test took down. Until `restart` succeeds, dropping
+/// the guard (also while a failed test unwinds) starts the node again, so
+/// the next test finds three nodes.
+struct NodeDown {
+    id: u32,
+    down: bool,
+}
+
+impl NodeDown {
+    fn new(id: u32) -> Self {
+        NodeDown { id, down: true }
+    }
+
+    /// `kill-node` (SIGKILL) or `stop-node` (SIGTERM).
+    fn take_down(id: u32, how: &str) -> ToolRun {
+        let started = Instant::now();
+        let run = kafka_sh(&[how, &id.to_string()], Duration::from_secs(60));
+        eprintln!(
+            "{how} {id}: {} after {:?} ({})",
+            if run.ok() { "done" } else { "FAILED" },
+            started.elapsed(),
+            run.stderr.trim()
+        );
+        run
+    }
+
+    fn restart(&mut self) -> ToolRun {
+        let run = kafka_sh(
+            &["start-node", &self.id.to_string()],
+            Duration::from_secs(150),
+        );
+        if run.ok() {
+            self.down = false;
+        }
+        eprintln!(
+            "start-node {}: {} after {:?}",
+            self.id,
+            if run.ok() { "up" } else { "FAILED" },
+            run.took
+        );
+        run
+    }
+}
+
+impl Drop for NodeDown {
+    fn drop(&mut self) {
+        if self.down {
+            let run = self.restart();
+            if !run.ok() {
+                eprintln!("could not restart node {}: {}", self.id, run.describe());
+            }
+        }
+    }
+}
+
+/// Reads partitions `0..partitions` of `topic` from the beginning until
+/// `total` messages came or `timeout` passed, then a little longer to catch
+/// extra copies, and returns how often each number was read.
+fn count_numbers(
+    servers: &str,
+    topic: &str,
+    partitions: i32,
+    total: usize,
+    timeout: Duration,
+) -> Vec<u32> {
+    let mut config = ClientConfig::new();
+    config
+        .bootstrap_servers(servers)
+        .and_then(|c| c.group_id(&unique("verify")))
+        .and_then(|c| c.enable_auto_commit(false))
+        .expect("consumer config");
+    let consumer = Consumer::new(&config).expect("consumer");
+    let assignment: Vec<(&str, i32, Offset)> = (0..partitions)
+        .map(|p| (topic, p, Offset::Beginning))
+        .collect();
+    consumer.assign(&assignment).expect("assign");
+    let mut counts = vec![0u32; total];
+    let mut read = 0usize;
+    let deadline = Instant::now() + timeout;
+    let mut settle: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if settle.is_some_and(|s| now >= s) || now >= deadline {
+            break;
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                let n: usize = m
+                    .value_str()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("unexpected value in {m:?}"));
+                assert!(n < total, "number {n} was never sent");
+                counts[n] += 1;
+                read += 1;
+                if read == total {
+                    settle = Some(Instant::now() + Duration::from_secs(2));
+                }
+            }
+            Some(Err(e)) => eprintln!("verifying consumer: {e}"),
+            None => {}
+        }
+    }
+    let _ = consumer.close();
+    counts
+}
+
+/// A few examples from a list of numbers, for failure messages.
+fn sample(numbers: &[usize]) -> String {
+    let shown: Vec<String> = numbers.iter().take(10).map(usize::to_string).collect();
+    format!("{} (first: {})", numbers.len(), shown.join(", "))
+}
+
+/// An idempotent producer (acks=all) keeps many records in flight while
+/// the leader of partition 0 is killed with SIGKILL; every delivery succeeds
+/// and every record is in the log exactly once.
+#[test]
+fn cluster_idempotent_producer_survives_leader_kill() {
+    let Some(servers) = cluster("cluster_idempotent_producer_survives_leader_kill") else {
+        return;
+    };
+    let _exclusive = exclusive();
+    let started = Instant::now();
+    const TOTAL: usize = 200_000;
+    let topic = unique("idempotent-kill");
+    create_topic(&servers, &topic, 3);
+    let layout = wait_fully_replicated(&servers, &topic, 3);
+    let leader = layout[&0].leader.expect("partition 0 has a leader");
+    eprintln!("{topic}: {layout:?}; killing node {leader}, the leader of partition 0");
+
+    let mut config = ClientConfig::new();
+    config
+        .bootstrap_servers(&servers)
+        .and_then(|c| c.enable_idempotence(true))
+        .and_then(|c| c.acks(Acks::All))
+        .and_then(|c| c.linger(Duration::from_millis(5)))
+        .expect("producer config");
+    let producer = Producer::new(&config).expect("producer");
+
+    // Armed from the start: restarting a node that is still up is a no-op.
+    let mut node = NodeDown::new(leader);
+    let rt = runtime();
+    let produced = rt.block_on(async {
+        let work = async {
+            let mut deliveries: Vec<DeliveryFuture> = Vec::with_capacity(TOTAL);
+            let mut killer = None;
+            let mut killed_at = None;
+            for i in 0..TOTAL {
+                if i == TOTAL / 4 {
+                    killed_at = Some(Instant::now());
+                    killer = Some(std::thread::spawn(move || {
+                        NodeDown::take_down(leader, "kill-node")
+                    }));
+                }
+                let record = Record::to(topic.as_str()).value(i.to_string());
+                match producer.send(record).await {
+                    Ok(d) => deliveries.push(d),
+                    Err(e) => panic!("enqueueing {i} failed: {e}"),
+                }
+            }
+            let enqueued = started.elapsed();
+            let kill = tokio::task::spawn_blocking(move || killer.map(|k| k.join()))
+                .await
+                .expect("kill thread");
+            match kill {
+                Some(Ok(run)) => assert!(run.ok(), "kill-node {leader} failed: {}", run.describe()),
+                _ => panic!("the kill thread did not run"),
+            }
+            let mut failed = Vec::new();
+            let mut per_partition = BTreeMap::<i32, usize>::new();
+            for (i, d) in deliveries.into_iter().enumerate() {
+                match d.await {
+                    Ok(meta) => *per_partition.entry(meta.partition).or_default() += 1,
+                    Err(e) => failed.push(format!("{i}: {e}")),
+                }
+            }
+            (enqueued, killed_at, failed, per_partition)
+        };
+        tokio::time::timeout(Duration::from_secs(300), work).await
+    });
+    let (enqueued, killed_at, failed, per_partition) =
+        produced.expect("sending and delivering 200k records took over 300 s");
+    eprintln!(
+        "{TOTAL} enqueued after {enqueued:?}, all reported after {:?} (node {leader} killed {:?} in); \
+         deliveries per partition {per_partition:?}",
+        started.elapsed(),
+        killed_at.map(|k| k.duration_since(started))
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {TOTAL} deliveries failed, e.g. {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    if let Some(e) = producer.fatal_error() {
+        panic!("the idempotent producer is in a fatal error: {e}");
+    }
+    drop(producer);
+
+    // Restore the cluster for the next test, then check the log.
+    let run = node.restart();
+    assert!(run.ok(), "start-node {leader} failed: {}", run.describe());
+
+    let counts = count_numbers(&servers, &topic, 3, TOTAL, Duration::from_secs(120));
+    let missing: Vec<usize> = (0..TOTAL).filter(|n| counts[*n] == 0).collect();
+    let repeated: Vec<usize> = (0..TOTAL).filter(|n| counts[*n] > 1).collect();
+    assert!(
+        missing.is_empty() && repeated.is_empty(),
+        "after killing node {leader}: missing {}, more than once {}",
+        sample(&missing),
+        sample(&repeated)
+    );
+    eprintln!(
+        "cluster_idempotent_producer_survives_leader_kill: {TOTAL} records exactly once in {:?}",
+        started.elapsed()
+    );
+}
+
+/// Numbers read by one group member.
+type Seen = Arc<Mutex<Vec<u64>>>;
+
+/// A group member polling on its own thread until `stop`.
+fn group_member(
+    servers: &str,
+    topic: &str,
+    group: &str,
+    stop: Arc<AtomicBool>,
+    seen: Seen,
+) -> std::thread::JoinHandle<()> {
+    let mut config = ClientConfig::new();
+    config
+        .bootstrap_servers(servers)
+        .and_then(|c| c.group_id(group))
+        .and_then(|c| c.auto_offset_reset(OffsetReset::Earliest))
+        .expect("consumer config");
+    let consumer = Consumer::new(&config).expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Acquire) {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    let n = m
+                        .value_str()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| panic!("unexpected value in {m:?}"));
+                    seen.lock().unwrap_or_else(|p| p.into_inner()).push(n);
+                }
+                // Errors while a node restarts are expected (and retried by
+                // librdkafka); what counts is what is read in the end.
+                Some(Err(e)) => eprintln!("group member: {e}"),
+                None => {}
+            }
+        }
+        if let Err(e) = consumer.close() {
+            eprintln!("closing a group member: {e}");
+        }
+    })
+}
+
+/// Sets a flag when dropped, so that threads watching it stop also when the
+/// test fails.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+fn len(seen: &Seen) -> usize {
+    seen.lock().unwrap_or_else(|p| p.into_inner()).len()
+}
+
+/// Two consumers in one group share a six-partition topic while numbered
+/// records are produced continuously; the group coordinator (or node 2) is
+/// stopped and started again in the middle. Together they read every record,
+/// including all produced after the restart, and both take part.
+#[test]
+fn cluster_group_of_two_keeps_consuming_across_node_restart() {
+    let Some(servers) = cluster("cluster_group_of_two_keeps_consuming_across_node_restart") else {
+        return;
+    };
+    let _exclusive = exclusive();
+    let started = Instant::now();
+    let topic = unique("group-restart");
+    let group = unique("group");
+    create_topic(&servers, &topic, 6);
+    wait_fully_replicated(&servers, &topic, 6);
+
+    let stop_members = Arc::new(AtomicBool::new(false));
+    let _stop_members_on_failure = SetOnDrop(stop_members.clone());
+    let seen: [Seen; 2] = [Arc::default(), Arc::default()];
+    let members: Vec<_> = seen
+        .iter()
+        .map(|s| group_member(&servers, &topic, &group, stop_members.clone(), s.clone()))
+        .collect();
+
+    let mut config = ClientConfig::new();
+    config
+        .bootstrap_servers(&servers)
+        .and_then(|c| c.enable_idempotence(true))
+        .and_then(|c| c.acks(Acks::All))
+        .expect("producer config");
+    let producer = Producer::new(&config).expect("producer");
+    let next = Arc::new(AtomicU64::new(0));
+    let stop_producing = Arc::new(AtomicBool::new(false));
+    let _stop_producing_on_failure = SetOnDrop(stop_producing.clone());
+
+    let rt = runtime();
+    let outcome = rt.block_on(async {
+        // About 1000 records a second, spread over the six partitions.
+        let producing = {
+            let (producer, topic, next, stop) = (
+                producer.clone(),
+                topic.clone(),
+                next.clone(),
+                stop_producing.clone(),
+            );
+            tokio::spawn(async move {
+                let mut deliveries = Vec::new();
+                while !stop.load(Ordering::Acquire) {
+                    for _ in 0..20 {
+                        let n = next.fetch_add(1, Ordering::AcqRel);
+                        let record = Record::to(topic.as_str())
+                            .partition((n % 6) as i32)
+                            .value(n.to_string());
+                        match producer.send(record).await {
+                            Ok(d) => deliveries.push((n, d)),
+                            Err(e) => panic!("enqueueing {n} failed: {e}"),
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                deliveries
+            })
+        };
+
+        // Phase 1: both members take part (the group split the partitions).
+        let joined = Instant::now();
+        while seen.iter().any(|s| len(s) == 0) || joined.elapsed() < Duration::from_secs(3) {
+            assert!(
+                joined.elapsed() < Duration::from_secs(90),
+                "after 90 s the members read {} and {} records",
+                len(&seen[0]),
+                len(&seen[1])
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        eprintln!(
+            "both members reading after {:?} ({} and {} records)",
+            joined.elapsed(),
+            len(&seen[0]),
+            len(&seen[1])
+        );
+
+        // Phase 2: stop the coordinator, keep producing, start it again.
+        let (s, g) = (servers.clone(), group.clone());
+        let coordinator = tokio::task::spawn_blocking(move || group_coordinator(&s, &g))
+            .await
+            .expect("coordinator lookup");
+        let node_id = coordinator.unwrap_or(2);
+        eprintln!(
+            "stopping node {node_id} ({})",
+            if coordinator.is_some() {
+                "the group coordinator"
+            } else {
+                "coordinator unknown"
+            }
+        );
+        let mut node = NodeDown::new(node_id);
+        let stop_run =
+            tokio::task::spawn_blocking(move || NodeDown::take_down(node_id, "stop-node"))
+                .await
+                .expect("stop-node");
+        assert!(
+            stop_run.ok(),
+            "stop-node {node_id} failed: {}",
+            stop_run.describe()
+        );
+        let stopped_at = next.load(Ordering::Acquire);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (restart_run, node) = tokio::task::spawn_blocking(move || (node.restart(), node))
+            .await
+            .expect("start-node");
+        assert!(
+            restart_run.ok(),
+            "start-node {node_id} failed: {}",
+            restart_run.describe()
+        );
+        let restarted_at = next.load(Ordering::Acquire);
+
+        // Phase 3: keep producing after the restart, then stop and collect
+        // every delivery.
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        stop_producing.store(true, Ordering::Release);
+        let deliveries = producing.await.expect("producing task");
+        let total = deliveries.len() as u64;
+        let mut failed = Vec::new();
+        for (n, d) in deliveries {
+            match tokio::time::timeout(Duration::from_secs(120), d).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => failed.push(format!("{n}: {e}")),
+                Err(_) => failed.push(format!("{n}: not reported within 120 s")),
+            }
+        }
+        assert!(
+            failed.is_empty(),
+            "{} of {total} deliveries failed, e.g. {:?}",
+            failed.len(),
+            &failed[..failed.len().min(5)]
+        );
+
+        // Everything is read within a bound.
+        let drained = Instant::now();
+        loop {
+            let mut have = vec![false; total as usize];
+            for s in &seen {
+                for n in s.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                    if let Some(h) = have.get_mut(*n as usize) {
+                        *h = true;
+                    }
+                }
+            }
+            let missing: Vec<usize> = (0..total as usize).filter(|n| !have[*n]).collect();
+            if missing.is_empty() {
+                break;
+            }
+            if drained.elapsed() > Duration::from_secs(120) {
+                let after: Vec<usize> = missing
+                    .iter()
+                    .copied()
+                    .filter(|n| *n as u64 >= restarted_at)
+                    .collect();
+                panic!(
+                    "120 s after the last delivery the group has not read {} of {total} records; \
+                     of those produced after the restart (from {restarted_at}) it is missing {}",
+                    sample(&missing),
+                    sample(&after)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        (node, total, stopped_at, restarted_at, drained.elapsed())
+    });
+    let (node, total, stopped_at, restarted_at, drain_time) = outcome;
+    drop(node);
+    stop_members.store(true, Ordering::Release);
+    for m in members {
+        m.join().expect("group member thread");
+    }
+
+    let per_member: Vec<Vec<u64>> = seen
+        .iter()
+        .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        .collect();
+    let read: usize = per_member.iter().map(Vec::len).sum();
+    let after_restart: Vec<usize> = per_member
+        .iter()
+        .map(|v| v.iter().filter(|n| **n >= restarted_at).count())
+        .collect();
+    eprintln!(
+        "cluster_group_of_two_keeps_consuming_across_node_restart: {total} records \
+         (node stopped at {stopped_at}, back at {restarted_at}), read {read} times \
+         ({} duplicates) by members {:?}, after the restart {:?}; drained in {drain_time:?}, \
+         test took {:?}",
+        read as u64 - total,
+        per_member.iter().map(Vec::len).collect::<Vec<_>>(),
+        after_restart,
+        started.elapsed()
+    );
+    assert!(
+        restarted_at < total,
+        "nothing was produced after the restart"
+    );
+    for (i, count) in after_restart.iter().enumerate() {
+        assert!(
+            *count > 0,
+            "member {i} read nothing produced after the restart (members: {after_restart:?})"
+        );
+    }
+}
