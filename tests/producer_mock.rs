@@ -290,3 +290,32 @@ fn statistics_reach_the_callback_and_the_latest_value() {
     assert_eq!(latest.client_type, "producer");
     assert_eq!(latest.name, producer.name());
 }
+
+#[tokio::test]
+async fn failed_delivery_reports_the_error_text_not_the_payload() {
+    let target = Target::mock(1);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    let topic = target.topic("timeout", 1);
+    let mut config = target.config();
+    config
+        .message_timeout(Duration::from_millis(800))
+        .expect("config");
+    let producer = Producer::new(&config).expect("producer");
+    cluster.broker_down(1).expect("down");
+    let err = producer
+        .send(Record::to(topic.as_str()).value("PAYLOAD-NOT-AN-ERROR"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect_err("timed out");
+    assert_eq!(err.error.code(), Some(ErrorCode::MsgTimedOut), "{err}");
+    let text = err.error.to_string();
+    assert!(
+        !text.contains("PAYLOAD"),
+        "error text shows the payload: {text}"
+    );
+    assert!(text.contains("timed out"), "{text}");
+    assert_eq!(err.record.value_bytes(), Some(&b"PAYLOAD-NOT-AN-ERROR"[..]));
+}

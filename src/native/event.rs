@@ -193,8 +193,18 @@ impl DeliveryView<'_> {
     }
 
     /// A more detailed error string for a failed delivery.
+    ///
+    /// `rd_kafka_message_errstr` must not be used here: for a delivery report
+    /// it returns the payload (not NUL-terminated). The produce variant
+    /// returns the error string or NULL.
     pub(crate) fn errstr(&self) -> String {
-        // SAFETY: the message is valid; the string lives with it and is copied.
-        unsafe { cstr_lossy(rd::rd_kafka_message_errstr(self.msg.as_ptr())) }
+        // SAFETY: the message is valid; the result is NULL or a
+        // NUL-terminated string that lives with the message, and is copied.
+        let text = unsafe { cstr_lossy(rd::rd_kafka_message_produce_errstr(self.msg.as_ptr())) };
+        if text.is_empty() {
+            super::err_description(self.err())
+        } else {
+            text
+        }
     }
 }

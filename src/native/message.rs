@@ -7,7 +7,6 @@ use std::sync::OnceLock;
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
-use super::cstr_lossy;
 use super::sys::{self, RawMessage};
 
 /// An owned `rd_kafka_message_t` returned by a consumer poll.
@@ -43,10 +42,15 @@ impl NativeMessage {
         self.raw().err
     }
 
-    /// The error string for an error message.
+    /// The error string for an error message: librdkafka puts it in the
+    /// payload; it is read within the payload's length, not up to a NUL.
     pub(crate) fn errstr(&self) -> String {
-        // SAFETY: the message is valid; the string is copied.
-        unsafe { cstr_lossy(rd::rd_kafka_message_errstr(self.ptr.as_ptr())) }
+        match self.payload() {
+            Some(text) if !text.is_empty() => String::from_utf8_lossy(text)
+                .trim_end_matches('\0')
+                .to_string(),
+            _ => super::err_description(self.err()),
+        }
     }
 
     /// Topic name (borrowed from the message's topic handle).

@@ -55,6 +55,8 @@ pub(crate) struct Shared {
 struct Scratch {
     messages: DrBuffer,
     done: Completions,
+    /// Delivered records, freed after the slot lock is released.
+    spent: Vec<Record>,
 }
 
 impl Dispatch for Shared {
@@ -81,7 +83,11 @@ impl Dispatch for Shared {
 impl Shared {
     fn deliver(&self, event: &NativeEvent) {
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Scratch { messages, done } = &mut *scratch;
+        let Scratch {
+            messages,
+            done,
+            spent,
+        } = &mut *scratch;
         {
             let mut slots = lock(&self.slots);
             event.for_each_delivery(messages, |dr| {
@@ -94,8 +100,10 @@ impl Shared {
                     |mut record| {
                         if code == 0 {
                             let (ts_type, ts) = dr.timestamp();
+                            let topic = std::mem::take(&mut record.topic);
+                            spent.push(record);
                             Ok(RecordMetadata {
-                                topic: std::mem::take(&mut record.topic),
+                                topic,
                                 partition: dr.partition(),
                                 offset: dr.offset(),
                                 timestamp: Timestamp::from_raw(ts_type, ts),
@@ -127,6 +135,7 @@ impl Shared {
             guarded("delivery callback", || callback(result));
         }
         done.garbage.clear();
+        spent.clear();
     }
 
     fn wake_space_waiters(&self) {

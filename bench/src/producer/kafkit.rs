@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use kafkit::{ClientConfig, DeliveryResult, ErrorCode, Producer, Record};
 
-use super::{Outcome, Run, Tally};
-use crate::alloc::Snapshot;
+use super::{Meter, Outcome, Run, Tally};
 
 /// How long the end of a run may wait for outstanding deliveries.
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
@@ -46,8 +45,7 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
     let template = run.template.to_vec();
     let mut window = VecDeque::with_capacity(run.window + 1);
 
-    let allocs_before = Snapshot::now();
-    let start = Instant::now();
+    let meter = Meter::start();
     let tally = rt.block_on(async {
         let mut tally = Tally::default();
         // Without a broker, deliveries fail only after `message.timeout.ms`;
@@ -78,13 +76,11 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
             )),
         }
     })?;
-    let elapsed = start.elapsed();
-    let allocs = Snapshot::now().since(allocs_before);
+    let measured = meter.stop();
     drop(producer);
     Ok(Outcome {
-        elapsed,
+        measured,
         tally,
-        allocs,
         note: format!("window {} futures", run.window),
     })
 }
@@ -180,8 +176,7 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
     let mut waits = 0u64;
     let mut send_failed = Tally::default();
 
-    let allocs_before = Snapshot::now();
-    let start = Instant::now();
+    let meter = Meter::start();
     let mut sent = 0u64;
     while sent < n {
         if sent - progress.done.load(Ordering::SeqCst) >= window {
@@ -210,8 +205,7 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
     // Records that failed to enqueue get no callback.
     let expected = n - send_failed.failed;
     progress.wait_until(expected, DRAIN_LIMIT)?;
-    let elapsed = start.elapsed();
-    let allocs = Snapshot::now().since(allocs_before);
+    let measured = meter.stop();
     drop(producer);
 
     let failed = progress.failed.load(Ordering::SeqCst);
@@ -228,9 +222,8 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
             .take();
     }
     Ok(Outcome {
-        elapsed,
+        measured,
         tally,
-        allocs,
         note: format!(
             "window {} records, blocked {waits} times, queue full {queue_full} times",
             run.window

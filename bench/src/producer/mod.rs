@@ -13,7 +13,7 @@ mod kafkit;
 mod raw;
 
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ::kafkit::{ErrorCode, MockCluster};
 
@@ -101,12 +101,68 @@ impl Tally {
     }
 }
 
+/// CPU time used so far by this whole process (all threads, user and
+/// system), or zero where it cannot be read.
+fn process_cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` is writable memory for one rusage, and RUSAGE_SELF is
+    // a valid target.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return Duration::ZERO;
+    }
+    // SAFETY: getrusage succeeded and filled the struct (which was zeroed,
+    // a valid value for this plain C struct, to begin with).
+    let usage = unsafe { usage.assume_init() };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Measures the timed part of a run: wall time, process CPU time and Rust
+/// allocations.
+pub struct Meter {
+    start: Instant,
+    cpu: Duration,
+    allocs: Snapshot,
+}
+
+/// What a [`Meter`] measured.
+pub struct Measured {
+    pub elapsed: Duration,
+    /// CPU time of the whole process (all threads, including librdkafka's
+    /// and, when embedded, the mock broker's).
+    pub cpu: Duration,
+    /// Rust allocations, all threads.
+    pub allocs: Snapshot,
+}
+
+impl Meter {
+    pub fn start() -> Self {
+        let allocs = Snapshot::now();
+        let cpu = process_cpu_time();
+        Meter {
+            start: Instant::now(),
+            cpu,
+            allocs,
+        }
+    }
+
+    pub fn stop(self) -> Measured {
+        let elapsed = self.start.elapsed();
+        let cpu = process_cpu_time().saturating_sub(self.cpu);
+        Measured {
+            elapsed,
+            cpu,
+            allocs: Snapshot::now().since(self.allocs),
+        }
+    }
+}
+
 /// The result of one run.
 pub struct Outcome {
-    pub elapsed: Duration,
+    pub measured: Measured,
     pub tally: Tally,
-    /// Rust allocations during the timed part.
-    pub allocs: Snapshot,
     /// A variant-specific remark for the per-run line.
     pub note: String,
 }
@@ -236,6 +292,8 @@ struct Summary {
     variant: Variant,
     /// msg/s of each successful round.
     rates: Vec<f64>,
+    /// Process CPU microseconds per message of each successful round.
+    cpu_us_per_msg: Vec<f64>,
     allocs_per_msg: Vec<f64>,
     bytes_per_msg: Vec<f64>,
     failures: Vec<String>,
@@ -244,6 +302,10 @@ struct Summary {
 impl Summary {
     fn rates(&self) -> Option<(f64, f64)> {
         (!self.rates.is_empty()).then(|| best_median(&self.rates))
+    }
+    /// Median CPU microseconds per message.
+    fn cpu(&self) -> Option<f64> {
+        (!self.cpu_us_per_msg.is_empty()).then(|| best_median(&self.cpu_us_per_msg).1)
     }
     fn mean(values: &[f64]) -> f64 {
         values.iter().sum::<f64>() / values.len().max(1) as f64
@@ -264,6 +326,15 @@ fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
     }
+}
+
+/// The 1, 5 and 15 minute load averages, where the system reports them:
+/// other work on the machine skews the figures.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Runs the `producer` subcommand; returns the process exit code.
@@ -326,10 +397,12 @@ pub fn main(args: &[String]) -> i32 {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
+    let load_before = load_average();
 
     println!("kafkit-bench producer");
     println!("  librdkafka {}", ::kafkit::librdkafka_version());
     println!("  broker     {broker_desc}");
+    println!("  load avg   {load_before} (1/5/15 min, {cores} cores)");
     println!("  settings   {settings_desc} (the rest: librdkafka defaults)");
     println!(
         "  runs       {} messages x {} B, {} rounds of {}",
@@ -353,6 +426,7 @@ pub fn main(args: &[String]) -> i32 {
         .map(|&variant| Summary {
             variant,
             rates: Vec::new(),
+            cpu_us_per_msg: Vec::new(),
             allocs_per_msg: Vec::new(),
             bytes_per_msg: Vec::new(),
             failures: Vec::new(),
@@ -384,20 +458,23 @@ pub fn main(args: &[String]) -> i32 {
             let label = format!("round {round}/{} {:<16}", o.rounds, variant.name());
             match result {
                 Ok(out) => {
-                    let secs = out.elapsed.as_secs_f64();
+                    let m = &out.measured;
+                    let secs = m.elapsed.as_secs_f64();
                     let rate = o.messages as f64 / secs;
                     let n = o.messages as f64;
+                    let cpu_us = m.cpu.as_secs_f64() * 1e6 / n;
                     println!(
-                        "{label} {secs:>7.3} s {rate:>11.0} msg/s {:>8.1} MB/s  allocs/msg {:.2}  ({})",
+                        "{label} {secs:>7.3} s {rate:>11.0} msg/s {:>8.1} MB/s  cpu {cpu_us:.2} us/msg  allocs/msg {:.2}  ({})",
                         mb_per_s(rate, o.size),
-                        out.allocs.calls as f64 / n,
+                        m.allocs.calls as f64 / n,
                         out.note
                     );
                     let t = &out.tally;
                     if t.delivered == o.messages as u64 && t.failed == 0 {
                         summary.rates.push(rate);
-                        summary.allocs_per_msg.push(out.allocs.calls as f64 / n);
-                        summary.bytes_per_msg.push(out.allocs.bytes as f64 / n);
+                        summary.cpu_us_per_msg.push(cpu_us);
+                        summary.allocs_per_msg.push(m.allocs.calls as f64 / n);
+                        summary.bytes_per_msg.push(m.allocs.bytes as f64 / n);
                     } else {
                         let why = format!(
                             "round {round}: delivered {} of {}, {} failed; first error: {}",
@@ -429,9 +506,10 @@ pub fn main(args: &[String]) -> i32 {
     let _ = writeln!(out, "librdkafka: {}", ::kafkit::librdkafka_version());
     let _ = writeln!(
         out,
-        "machine:    {cores} cores ({} {})",
+        "machine:    {cores} cores ({} {}); load average {load_before} before, {} after",
         std::env::consts::OS,
-        std::env::consts::ARCH
+        std::env::consts::ARCH,
+        load_average()
     );
     let _ = writeln!(out, "broker:     {broker_desc}");
     let _ = writeln!(
@@ -450,12 +528,17 @@ pub fn main(args: &[String]) -> i32 {
     );
     let _ = writeln!(
         out,
+        "raw:        one thread; produces until librdkafka's queue is full, then serves \
+         delivery report events from the main queue"
+    );
+    let _ = writeln!(
+        out,
         "kafkit:     {WINDOW} records in flight; kafkit-send awaits the oldest DeliveryFuture, \
          kafkit-callback blocks on a condvar until half the window is delivered"
     );
     let _ = writeln!(
         out,
-        "{:<16} {:>12} {:>9} {:>13} {:>10} {:>13} {:>10} {:>11}",
+        "{:<16} {:>12} {:>9} {:>13} {:>11} {:>11} {:>10} {:>11} {:>10}",
         "variant",
         "best msg/s",
         "best MB/s",
@@ -463,6 +546,7 @@ pub fn main(args: &[String]) -> i32 {
         "median MB/s",
         "vs raw best",
         "vs raw med",
+        "cpu us/msg",
         "allocs/msg"
     );
     for s in &summaries {
@@ -476,7 +560,7 @@ pub fn main(args: &[String]) -> i32 {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<16} {:>12.0} {:>9.1} {:>13.0} {:>10.1} {:>13} {:>10} {:>11.2}",
+                    "{:<16} {:>12.0} {:>9.1} {:>13.0} {:>11.1} {:>11} {:>10} {:>11.2} {:>10.2}",
                     s.variant.name(),
                     best,
                     mb_per_s(best, o.size),
@@ -484,6 +568,7 @@ pub fn main(args: &[String]) -> i32 {
                     mb_per_s(median, o.size),
                     vs_best,
                     vs_median,
+                    s.cpu().unwrap_or(0.0),
                     Summary::mean(&s.allocs_per_msg)
                 );
             }
@@ -492,12 +577,22 @@ pub fn main(args: &[String]) -> i32 {
             }
         }
     }
+    let raw_cpu = summaries
+        .iter()
+        .find(|s| s.variant == Variant::Raw)
+        .and_then(Summary::cpu);
     if let Some((rb, rm)) = raw_rates {
         for s in summaries.iter().filter(|s| s.variant != Variant::Raw) {
             if let Some((best, median)) = s.rates() {
+                let cpu = match (s.cpu(), raw_cpu) {
+                    (Some(c), Some(rc)) if rc > 0.0 => {
+                        format!("; CPU per message {:.2}x raw's", c / rc)
+                    }
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "{} / raw = {:.2}x (best), {:.2}x (median)",
+                    "{} / raw = {:.2}x (best), {:.2}x (median){cpu}",
                     s.variant.name(),
                     best / rb,
                     median / rm
@@ -522,7 +617,17 @@ pub fn main(args: &[String]) -> i32 {
          alloc+alloc_zeroed+realloc; a Record costs 2: the topic String and the value Vec; \
          librdkafka's C mallocs are not counted)"
     );
-    let _ = writeln!(out, "  (MB/s = payload bytes / 10^6 per second)");
+    let _ = writeln!(
+        out,
+        "  (MB/s = payload bytes / 10^6 per second; cpu us/msg = median CPU time of the whole \
+         process during the timed part, all threads{}, divided by the messages; it is less \
+         sensitive than msg/s to other load on the machine)",
+        if cluster.is_some() {
+            ", the embedded broker's included"
+        } else {
+            ""
+        }
+    );
 
     let mut code = 0;
     for s in &summaries {

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use libc::{c_char, c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
-use super::{Outcome, Run, Tally};
-use crate::alloc::Snapshot;
+use super::{Meter, Outcome, Run, Tally};
 
 extern "C" {
     /// `rd_kafka_producev`, the same symbol `rdkafka-sys` binds, declared
@@ -193,8 +192,7 @@ pub fn run(run: &Run<'_>) -> Result<Outcome, String> {
     let template = run.template;
     let n = run.messages as u64;
 
-    let allocs_before = Snapshot::now();
-    let start = Instant::now();
+    let meter = Meter::start();
     let mut produced = 0u64;
     while produced < n {
         // SAFETY: the client and topic handles are valid. The variadic list
@@ -240,16 +238,14 @@ pub fn run(run: &Run<'_>) -> Result<Outcome, String> {
         }
         serve(&queue, 100, &mut buf, &mut tally);
     }
-    let elapsed = start.elapsed();
-    let allocs = Snapshot::now().since(allocs_before);
+    let measured = meter.stop();
 
     drop(queue);
     drop(topic);
     drop(client);
     Ok(Outcome {
-        elapsed,
+        measured,
         tally,
-        allocs,
         note: format!("queue full {queue_full} times"),
     })
 }
