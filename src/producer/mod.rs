@@ -173,10 +173,14 @@ impl Shared {
                 waiter,
             ));
         }
-        if let Err(e) = self.ensure_topic(&record.topic) {
-            return Err((e, record, waiter));
+        let mut topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
+        if !topics.contains_key(record.topic.as_str()) {
+            drop(topics);
+            if let Err(e) = self.ensure_topic(&record.topic) {
+                return Err((e, record, waiter));
+            }
+            topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
         }
-        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
         let Some(topic) = topics.get(record.topic.as_str()) else {
             return Err((RawError::from_code(-188), record, waiter));
         };
