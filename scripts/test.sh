@@ -68,7 +68,7 @@ step "install prerequisites" ensure_packages
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy "${features[@]}" --all-targets -- -D warnings
 step "build tests" cargo test "${features[@]}" --no-run
-step "mock tier (cargo test)" env -u KAFKA_BOOTSTRAP_SERVERS -u KAFKA_SASL_BOOTSTRAP_SERVERS \
+step "mock tier (cargo test)" env -u KAFKA_BOOTSTRAP_SERVERS -u KAFKA_SASL_BOOTSTRAP_SERVERS -u KAFKA_CLUSTER_BOOTSTRAP_SERVERS \
   -u KAFKA_SSL_BOOTSTRAP_SERVERS cargo test "${features[@]}"
 
 if [ -n "${KAFKIT_SKIP_BROKER:-}" ]; then
@@ -89,4 +89,21 @@ start_single() {
 step "start single broker" start_single
 step "broker tier (cargo test)" cargo test "${features[@]}" -- broker_
 step "stop broker" "$root/scripts/kafka.sh" stop all
+broker_started=""
+
+# The cluster tier: three KRaft nodes, with nodes killed and restarted under
+# load (tests named cluster_*, which need KAFKA_CLUSTER_BOOTSTRAP_SERVERS).
+# The single node was stopped above, so the three nodes have both cores.
+start_cluster() {
+  local exports
+  # Set first: a start that fails halfway is cleaned up by the trap.
+  broker_started=1
+  exports=$("$root/scripts/kafka.sh" start cluster)
+  eval "$exports"
+  export KAFKA_CLUSTER_BOOTSTRAP_SERVERS
+  echo "cluster at $KAFKA_CLUSTER_BOOTSTRAP_SERVERS"
+}
+step "start 3-node cluster" start_cluster
+step "cluster tier (cargo test)" cargo test "${features[@]}" -- cluster_ --test-threads=1
+step "stop cluster" "$root/scripts/kafka.sh" stop all
 broker_started=""

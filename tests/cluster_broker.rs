@@ -450,6 +450,30 @@ fn cluster_idempotent_producer_survives_leader_kill() {
     }
     drop(producer);
 
+    // The records went through a leader change: partition 0 is led by
+    // another node now.
+    let after = parse_describe(
+        &kafka_sh(
+            &[
+                "topics",
+                "--bootstrap-server",
+                &servers,
+                "--describe",
+                "--topic",
+                &topic,
+            ],
+            Duration::from_secs(60),
+        )
+        .stdout,
+    );
+    eprintln!("after the kill: {after:?}");
+    assert!(
+        after
+            .get(&0)
+            .is_some_and(|p| p.leader.is_some_and(|l| l != leader)),
+        "partition 0 is not led by another node after killing node {leader}: {after:?}"
+    );
+
     // Restore the cluster for the next test, then check the log.
     let run = node.restart();
     assert!(run.ok(), "start-node {leader} failed: {}", run.describe());
