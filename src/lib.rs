@@ -40,7 +40,7 @@ mod config;
 mod consumer;
 mod error;
 mod mock;
-// The only module allowed to contain unsafe code.
+// The native layer is the one module exempt from the unsafe_code lint.
 #[allow(unsafe_code)]
 mod native;
 mod producer;
