@@ -11,16 +11,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use common::tool::{kafka_sh, ToolRun};
 use common::unique;
 use kafkit::{Acks, ClientConfig, Consumer, DeliveryFuture, Offset, OffsetReset, Producer, Record};
-
-const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka.sh");
 
 /// The cluster's bootstrap servers, or None (after saying that the test was
 /// not run).
@@ -51,72 +48,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// What a run of scripts/kafka.sh left behind.
-struct ToolRun {
-    /// None when it was killed at the deadline.
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl ToolRun {
-    fn ok(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "status {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status, self.took, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `scripts/kafka.sh ARGS` and kills it if it still runs after
-/// `timeout`.
-fn kafka_sh(args: &[&str], timeout: Duration) -> ToolRun {
-    let started = Instant::now();
-    let mut child = Command::new(KAFKA_SH)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {KAFKA_SH}: {e}"));
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
-    let mut err_pipe = child.stderr.take().expect("stderr pipe");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = started + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
-    ToolRun {
-        status,
-        stdout: text(out_reader.join().unwrap_or_default()),
-        stderr: text(err_reader.join().unwrap_or_default()),
-        took: started.elapsed(),
-    }
-}
-
 /// Creates a topic with three replicas. A node that was just restarted may
 /// not be registered again yet (then three replicas cannot be placed), so
 /// this retries for a while.
@@ -137,11 +68,12 @@ fn create_topic(servers: &str, topic: &str, partitions: i32) {
                 "--replication-factor",
                 "3",
             ],
+            None,
             Duration::from_secs(60),
         );
         if run.ok()
-            || run.stdout.contains("already exists")
-            || run.stderr.contains("already exists")
+            || run.stdout_text().contains("already exists")
+            || run.stderr_text().contains("already exists")
         {
             return;
         }
@@ -150,7 +82,10 @@ fn create_topic(servers: &str, topic: &str, partitions: i32) {
             "creating topic {topic} failed: {}",
             run.describe()
         );
-        eprintln!("creating {topic} failed, retrying: {}", run.stderr.trim());
+        eprintln!(
+            "creating {topic} failed, retrying: {}",
+            run.stderr_text().trim()
+        );
         std::thread::sleep(Duration::from_secs(2));
     }
 }
@@ -208,9 +143,10 @@ fn wait_fully_replicated(
                 "--topic",
                 topic,
             ],
+            None,
             Duration::from_secs(60),
         );
-        let state = parse_describe(&run.stdout);
+        let state = parse_describe(&run.stdout_text());
         let ready = state.len() == partitions as usize
             && state
                 .values()
@@ -240,10 +176,11 @@ fn group_coordinator(servers: &str, group: &str) -> Option<u32> {
             group,
             "--state",
         ],
+        None,
         Duration::from_secs(60),
     );
-    let line = run
-        .stdout
+    let stdout = run.stdout_text();
+    let line = stdout
         .lines()
         .find(|l| l.split_whitespace().next() == Some(group))?;
     eprintln!("group state: {}", line.trim());
@@ -268,12 +205,12 @@ impl NodeDown {
     /// `kill-node` (SIGKILL) or `stop-node` (SIGTERM).
     fn take_down(id: u32, how: &str) -> ToolRun {
         let started = Instant::now();
-        let run = kafka_sh(&[how, &id.to_string()], Duration::from_secs(60));
+        let run = kafka_sh(&[how, &id.to_string()], None, Duration::from_secs(60));
         eprintln!(
             "{how} {id}: {} after {:?} ({})",
             if run.ok() { "done" } else { "FAILED" },
             started.elapsed(),
-            run.stderr.trim()
+            run.stderr_text().trim()
         );
         run
     }
@@ -281,6 +218,7 @@ impl NodeDown {
     fn restart(&mut self) -> ToolRun {
         let run = kafka_sh(
             &["start-node", &self.id.to_string()],
+            None,
             Duration::from_secs(150),
         );
         if run.ok() {
@@ -462,9 +400,10 @@ fn cluster_idempotent_producer_survives_leader_kill() {
                 "--topic",
                 &topic,
             ],
+            None,
             Duration::from_secs(60),
         )
-        .stdout,
+        .stdout_text(),
     );
     eprintln!("after the kill: {after:?}");
     assert!(

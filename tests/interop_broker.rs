@@ -8,117 +8,15 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use common::tool::kafka_sh;
 use common::{read_back, Target};
 use kafkit::{Compression, Producer, Record};
 
-const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka.sh");
-
 /// Records per codec test.
 const RECORDS: usize = 50;
-
-/// What a Kafka tool run left behind.
-struct ToolRun {
-    /// None when the tool was killed at the deadline.
-    status: Option<ExitStatus>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    took: Duration,
-}
-
-impl ToolRun {
-    fn describe(&self) -> String {
-        format!(
-            "status {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status,
-            self.took,
-            clip(&self.stdout),
-            clip(&self.stderr)
-        )
-    }
-}
-
-/// Tool output for a failure message: all of it when short, else its start
-/// and end.
-fn clip(bytes: &[u8]) -> String {
-    const KEEP: usize = 2000;
-    if bytes.len() <= 2 * KEEP {
-        return String::from_utf8_lossy(bytes).into_owned();
-    }
-    format!(
-        "{}\n[... {} bytes ...]\n{}",
-        String::from_utf8_lossy(&bytes[..KEEP]),
-        bytes.len() - 2 * KEEP,
-        String::from_utf8_lossy(&bytes[bytes.len() - KEEP..])
-    )
-}
-
-/// Runs `scripts/kafka.sh ARGS`, feeding it `stdin`, and kills it if it is
-/// still running after `timeout`. The Java tools are told to use UTF-8 for
-/// standard input and output whatever the locale.
-fn kafka_tool(args: &[&str], stdin: Option<Vec<u8>>, timeout: Duration) -> ToolRun {
-    let mut java_opts = std::env::var("KAFKIT_TOOL_JAVA_OPTS").unwrap_or_default();
-    java_opts
-        .push_str(" -Dfile.encoding=UTF-8 -Dstdout.encoding=UTF-8 -Dsun.stdout.encoding=UTF-8");
-    let started = Instant::now();
-    let mut child = Command::new(KAFKA_SH)
-        .args(args)
-        .env("KAFKIT_TOOL_JAVA_OPTS", java_opts.trim())
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {KAFKA_SH}: {e}"));
-    let writer = stdin.map(|data| {
-        let mut pipe = child.stdin.take().expect("stdin pipe");
-        // Dropping the pipe at the end closes the tool's standard input.
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&data);
-        })
-    });
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
-    let mut err_pipe = child.stderr.take().expect("stderr pipe");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = started + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                // The script execs java, so this kills the tool itself.
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    if let Some(writer) = writer {
-        let _ = writer.join();
-    }
-    ToolRun {
-        status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-        took: started.elapsed(),
-    }
-}
 
 /// A small deterministic generator, so that every record differs and a
 /// failure can be reproduced.
@@ -309,7 +207,7 @@ fn assert_stored_with_codec(topic: &str, codec: &str) {
         return;
     }
     let file = segment.to_string_lossy().into_owned();
-    let run = kafka_tool(
+    let run = kafka_sh(
         &[
             "run",
             "org.apache.kafka.tools.DumpLogSegments",
@@ -411,7 +309,7 @@ async fn kafkit_to_console_consumer(test: &str, codec: &str, compression: Compre
     let servers = target.bootstrap();
     let consumed_topic = topic.clone();
     let run = tokio::task::spawn_blocking(move || {
-        kafka_tool(
+        kafka_sh(
             &[
                 "console-consumer",
                 "--bootstrap-server",
@@ -556,7 +454,7 @@ fn broker_interop_console_producer_to_kafkit() {
 
     let servers = target.bootstrap();
     let null_marker = format!("null.marker={NULL_MARKER}");
-    let run = kafka_tool(
+    let run = kafka_sh(
         &[
             "console-producer",
             "--bootstrap-server",

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod producer_scenarios;
+pub mod tool;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -78,9 +79,9 @@ pub fn unique(prefix: &str) -> String {
 
 /// Creates a topic on a real broker with Kafka's own tool.
 fn create_topic_with_tool(servers: &str, name: &str, partitions: i32) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka.sh");
-    let out = std::process::Command::new(script)
-        .args([
+    let partitions = partitions.to_string();
+    let run = tool::kafka_sh(
+        &[
             "topics",
             "--bootstrap-server",
             servers,
@@ -88,16 +89,12 @@ fn create_topic_with_tool(servers: &str, name: &str, partitions: i32) {
             "--topic",
             name,
             "--partitions",
-            &partitions.to_string(),
-        ])
-        .output()
-        .expect("run scripts/kafka.sh topics");
-    assert!(
-        out.status.success(),
-        "creating topic {name} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+            &partitions,
+        ],
+        None,
+        Duration::from_secs(60),
     );
+    assert!(run.ok(), "creating topic {name} failed: {}", run.describe());
 }
 
 /// Reads `expected` messages from partitions 0..partitions of `topic`, from
