@@ -5,7 +5,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use crate::config::ClientConfig;
-use crate::native::{event_type, ClientKind, NativeClient, NativeEvent, NativeQueue};
+use crate::native::{
+    event_type, ClientKind, NativeClient, NativeEvent, NativeQueue, RebalanceHook,
+};
 use crate::statistics::Statistics;
 use crate::Error;
 
@@ -44,6 +46,17 @@ impl ClientCore {
         extra_events: i32,
         handlers: Handlers,
     ) -> Result<Self, Error> {
+        Self::with_rebalance(kind, config, extra_events, handlers, None)
+    }
+
+    /// As [`ClientCore::new`], with a hook for group rebalances.
+    pub(crate) fn with_rebalance(
+        kind: ClientKind,
+        config: &ClientConfig,
+        extra_events: i32,
+        handlers: Handlers,
+        rebalance: Option<RebalanceHook>,
+    ) -> Result<Self, Error> {
         let mut conf = config.native().dup();
         conf.set("log.queue", "true")
             .map_err(|reason| Error::Config {
@@ -51,9 +64,11 @@ impl ClientCore {
                 reason,
             })?;
         conf.set_events(BASE_EVENTS | extra_events);
-        let native = NativeClient::new(kind, conf).map_err(|reason| Error::Config {
-            key: "(client creation)".into(),
-            reason,
+        let native = NativeClient::with_rebalance(kind, conf, rebalance).map_err(|reason| {
+            Error::Config {
+                key: "(client creation)".into(),
+                reason,
+            }
         })?;
         native
             .forward_logs_to_main_queue()

@@ -47,7 +47,10 @@ mod producer;
 pub mod statistics;
 
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
-pub use consumer::{Consumer, Message, Offset};
+pub use consumer::{
+    BatchStream, CommitFuture, Consumer, ConsumerBuilder, ConsumerGroupMetadata, Iter, Message,
+    MessageStream, Offset, PartitionOffset, ReadUntil, RebalanceListener, TopicPartition,
+};
 #[doc(hidden)]
 pub use error::__librdkafka_error_table;
 pub use error::{Error, ErrorCode, KafkaError};

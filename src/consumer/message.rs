@@ -27,6 +27,10 @@ impl Message {
         }
     }
 
+    pub(crate) fn native(&self) -> &NativeMessage {
+        &self.native
+    }
+
     /// The topic.
     pub fn topic(&self) -> &str {
         self.native.topic()

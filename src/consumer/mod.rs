@@ -1,71 +1,323 @@
-//! The consumer: [`Consumer`] and [`Message`].
+//! The consumer: [`Consumer`], [`Message`], iterators, streams and batches.
 
+mod commit;
 mod message;
+mod read;
+mod types;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::task::Waker;
+use std::time::{Duration, Instant};
 
+pub use commit::CommitFuture;
 pub use message::Message;
+pub use read::{BatchStream, Iter, MessageStream, ReadUntil};
+pub use types::{
+    ConsumerGroupMetadata, Offset, PartitionOffset, RebalanceListener, TopicPartition,
+};
 
-use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};
+use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
-use crate::native::ClientKind;
+use crate::native::{
+    event_type, ClientKind, NativeEvent, NativeMessage, RawError, RebalanceCall, RebalanceHook,
+    TopicPartitionList, WakingQueue,
+};
 use crate::statistics::Statistics;
 use crate::{Error, KafkaError};
+use commit::Commits;
 
-/// Where to start reading an assigned partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offset {
-    /// The oldest message kept.
-    Beginning,
-    /// Only messages produced after the assignment.
-    End,
-    /// The group's committed offset (or `auto.offset.reset` without one).
-    Stored,
-    /// This exact offset.
-    At(i64),
-}
+/// `RD_KAFKA_RESP_ERR__PARTITION_EOF`.
+const PARTITION_EOF: i32 = -191;
 
-impl Offset {
-    fn raw(self) -> i64 {
-        match self {
-            Offset::Beginning => -2,
-            Offset::End => -1,
-            Offset::Stored => -1000,
-            Offset::At(o) => o,
-        }
-    }
-}
-
-struct Shared {
+/// What the consumer's dispatcher thread and its messages share: the client.
+pub(crate) struct Shared {
     core: ClientCore,
     stop: AtomicBool,
+    commits: Commits,
 }
 
 impl Dispatch for Shared {
     fn core(&self) -> &ClientCore {
         &self.core
     }
+
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)
     }
+
+    fn serve(&self, event: NativeEvent) {
+        if event.kind() == event_type::OFFSET_COMMIT {
+            self.commits.complete(&event);
+        } else {
+            self.core.handle_event(&event);
+        }
+    }
 }
 
-/// A Kafka consumer.
-///
-/// Logs, errors and statistics are served on a background thread, so they
-/// never take a poll's wake-up away from messages.
-pub struct Consumer {
+/// Tasks waiting for the consumer queue to become non-empty.
+#[derive(Default)]
+struct Wakers {
+    list: Mutex<Vec<Waker>>,
+}
+
+impl Wakers {
+    fn register(&self, waker: &Waker) {
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
+
+    fn wake_all(&self) {
+        let list = std::mem::take(&mut *self.list.lock().unwrap_or_else(|p| p.into_inner()));
+        for w in list {
+            w.wake();
+        }
+    }
+}
+
+/// The state behind every handle of one consumer.
+struct Inner {
+    // Field order is drop order: the consumer queue reference is released
+    // before the client (which messages may keep alive longer).
+    queue: WakingQueue,
     shared: Arc<Shared>,
+    wakers: Arc<Wakers>,
     dispatcher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    handles: AtomicUsize,
+    /// Set when closing starts: reads end.
+    closing: AtomicBool,
+    /// Set when closing is done: every operation fails.
     closed: AtomicBool,
+    close_timeout: Duration,
+    /// Errors met inside a batch, returned by the next read.
+    pending: Mutex<VecDeque<Error>>,
+    /// Partitions paused through this consumer.
+    paused: Mutex<BTreeSet<TopicPartition>>,
+}
+
+impl Inner {
+    fn pending_is_empty(&self) -> bool {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+}
+
+/// A Kafka consumer in a consumer group.
+///
+/// Read with [`poll`](Self::poll), a blocking [`iter`](Self::iter) (with an
+/// optional idle timeout), an async [`stream`](Self::stream), or in batches
+/// ([`consume_batch`](Self::consume_batch), [`batches`](Self::batches)).
+/// [`Message`]s are owned and zero-copy, and may outlive the consumer.
+///
+/// Handles are cheap to clone and may be used from several threads. Logs,
+/// errors and statistics are served on a background thread, so they never
+/// take a poll's wake-up away from messages.
+///
+/// Dropping the last handle closes the consumer as [`close`](Self::close)
+/// does: it leaves the group, committing offsets when auto commit is on, for
+/// at most `kafkit.close.timeout.ms` (10 s by default), so a drop never
+/// hangs, even with the brokers gone.
+///
+/// ```no_run
+/// # fn demo() -> Result<(), kafkit::Error> {
+/// use std::time::Duration;
+/// use kafkit::{ClientConfig, Consumer};
+///
+/// let mut config = ClientConfig::new();
+/// config.bootstrap_servers("127.0.0.1:9092")?.group_id("readers")?;
+/// let consumer = Consumer::new(&config)?;
+/// consumer.subscribe(&["events"])?;
+/// for message in consumer.iter().idle_timeout(Duration::from_secs(5)) {
+///     let message = message?;
+///     println!("{} [{}] @{}: {:?}", message.topic(), message.partition(),
+///              message.offset(), message.value_str());
+/// }
+/// consumer.close()?;
+/// # Ok(()) }
+/// ```
+pub struct Consumer {
+    inner: Arc<Inner>,
+    /// False for the temporary handle given to a rebalance listener, which
+    /// does not count as a user handle.
+    owner: bool,
+}
+
+/// Builds a [`Consumer`] with a rebalance listener and callbacks.
+pub struct ConsumerBuilder {
+    config: ClientConfig,
+    handlers: Handlers,
+    listener: Option<Box<dyn RebalanceListener>>,
+}
+
+impl ConsumerBuilder {
+    /// Calls `f` (on the consumer's dispatcher thread) for errors reported
+    /// in the background, such as lost broker connections. Without it they
+    /// are logged.
+    pub fn on_error(mut self, f: impl Fn(&Error) + Send + Sync + 'static) -> Self {
+        self.handlers.on_error = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `f` (on the dispatcher thread) with each statistics report;
+    /// enable them with `statistics.interval.ms`.
+    pub fn on_statistics(mut self, f: impl Fn(&Statistics) + Send + Sync + 'static) -> Self {
+        self.handlers.on_statistics = Some(Arc::new(f));
+        self
+    }
+
+    /// Tells `listener` about partitions assigned, revoked and lost.
+    pub fn rebalance_listener(mut self, listener: impl RebalanceListener) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+
+    /// Creates the consumer.
+    pub fn build(self) -> Result<Consumer, Error> {
+        if self.config.get("group.id").map_or(true, str::is_empty) {
+            return Err(Error::Config {
+                key: "group.id".into(),
+                reason: "a consumer needs a group id, even to assign partitions itself".into(),
+            });
+        }
+        let target: Arc<OnceLock<Weak<Inner>>> = Arc::new(OnceLock::new());
+        let hook = rebalance_hook(target.clone(), self.listener);
+        let core = ClientCore::with_rebalance(
+            ClientKind::Consumer,
+            &self.config,
+            0,
+            self.handlers,
+            Some(hook),
+        )?;
+        let Some(queue) = core.native.consumer_queue() else {
+            return Err(Error::Config {
+                key: "group.id".into(),
+                reason: "librdkafka created no consumer queue".into(),
+            });
+        };
+        let wakers = Arc::new(Wakers::default());
+        let hook_wakers = wakers.clone();
+        let queue = WakingQueue::new(queue, Box::new(move || hook_wakers.wake_all()));
+        let shared = Arc::new(Shared {
+            core,
+            stop: AtomicBool::new(false),
+            commits: Commits::default(),
+        });
+        let dispatcher = spawn_dispatcher(shared.clone())?;
+        let inner = Arc::new(Inner {
+            queue,
+            shared,
+            wakers,
+            dispatcher: Mutex::new(Some(dispatcher)),
+            handles: AtomicUsize::new(1),
+            closing: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            close_timeout: self.config.close_timeout_value(),
+            pending: Mutex::new(VecDeque::new()),
+            paused: Mutex::new(BTreeSet::new()),
+        });
+        let _ = target.set(Arc::downgrade(&inner));
+        Ok(Consumer { inner, owner: true })
+    }
+}
+
+/// The hook librdkafka calls on rebalances: it applies the change and tells
+/// the listener, giving it a handle to the consumer.
+fn rebalance_hook(
+    target: Arc<OnceLock<Weak<Inner>>>,
+    listener: Option<Box<dyn RebalanceListener>>,
+) -> RebalanceHook {
+    let listener = Mutex::new(listener);
+    Box::new(move |call: &RebalanceCall<'_>| {
+        let partitions: Vec<TopicPartition> = call
+            .partitions()
+            .into_iter()
+            .map(TopicPartition::from)
+            .collect();
+        let consumer = target.get().and_then(Weak::upgrade).map(|inner| Consumer {
+            inner,
+            owner: false,
+        });
+        if let Some(consumer) = &consumer {
+            if !call.is_assign() {
+                let mut paused = consumer
+                    .inner
+                    .paused
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                for tp in &partitions {
+                    paused.remove(tp);
+                }
+            }
+        }
+        if call.is_assign() {
+            if let Err(e) = call.apply() {
+                tracing::warn!(
+                    "assigning {} partitions failed: {}",
+                    partitions.len(),
+                    e.message
+                );
+            }
+        }
+        let (Some(consumer), Ok(mut listener)) = (consumer, listener.try_lock()) else {
+            return;
+        };
+        let Some(listener) = listener.as_mut() else {
+            return;
+        };
+        guarded("rebalance listener", || {
+            if call.is_assign() {
+                listener.on_assigned(&consumer, &partitions);
+            } else if call.is_lost() {
+                listener.on_lost(&consumer, &partitions);
+            } else {
+                listener.on_revoked(&consumer, &partitions);
+            }
+        });
+        // Revocations are applied by the caller after this returns.
+    })
+}
+
+fn kafka(op: &'static str) -> impl FnOnce(RawError) -> Error {
+    move |e| Error::kafka(op, e)
+}
+
+fn list_of<'a>(
+    entries: impl IntoIterator<Item = (&'a str, i32, i64)>,
+) -> Result<TopicPartitionList, Error> {
+    TopicPartitionList::from_entries(entries).map_err(kafka("build partition list"))
+}
+
+fn partitions_list(partitions: &[(&str, i32)]) -> Result<TopicPartitionList, Error> {
+    list_of(
+        partitions
+            .iter()
+            .map(|(t, p)| (*t, *p, Offset::Invalid.raw())),
+    )
+}
+
+fn offsets_list(partitions: &[(&str, i32, Offset)]) -> Result<TopicPartitionList, Error> {
+    list_of(partitions.iter().map(|(t, p, o)| (*t, *p, o.raw())))
 }
 
 impl Consumer {
-    /// Creates a consumer. Set `group.id` to subscribe or commit.
+    /// Creates a consumer. `group.id` must be set.
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
-        Self::with_handlers(config, Handlers::default())
+        Self::builder(config).build()
+    }
+
+    /// A builder, to add a rebalance listener and error and statistics
+    /// callbacks.
+    pub fn builder(config: &ClientConfig) -> ConsumerBuilder {
+        ConsumerBuilder {
+            config: config.clone(),
+            handlers: Handlers::default(),
+            listener: None,
+        }
     }
 
     /// Creates a consumer whose statistics reports are passed to `f`.
@@ -73,109 +325,573 @@ impl Consumer {
         config: &ClientConfig,
         f: impl Fn(&Statistics) + Send + Sync + 'static,
     ) -> Result<Self, Error> {
-        Self::with_handlers(
-            config,
-            Handlers {
-                on_statistics: Some(Arc::new(f)),
-                ..Handlers::default()
-            },
-        )
+        Self::builder(config).on_statistics(f).build()
     }
 
-    fn with_handlers(config: &ClientConfig, handlers: Handlers) -> Result<Self, Error> {
-        let core = ClientCore::new(ClientKind::Consumer, config, 0, handlers)?;
-        let shared = Arc::new(Shared {
-            core,
-            stop: AtomicBool::new(false),
-        });
-        let dispatcher = spawn_dispatcher(shared.clone())?;
-        Ok(Consumer {
-            shared,
-            dispatcher: Mutex::new(Some(dispatcher)),
-            closed: AtomicBool::new(false),
-        })
+    fn native(&self) -> &crate::native::NativeClient {
+        &self.inner.shared.core.native
+    }
+
+    /// Fails once closing is complete (a rebalance listener running during
+    /// `close` may still commit).
+    fn check_open(&self) -> Result<(), Error> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            Err(Error::Closed("consumer"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closing.load(Ordering::Acquire)
+    }
+
+    /// The client's instance name.
+    pub fn name(&self) -> &str {
+        &self.inner.shared.core.name
     }
 
     /// Subscribes to topics by name; names starting with `^` are regular
-    /// expressions. Replaces the previous subscription.
+    /// expressions. Replaces the previous subscription. A topic that does not
+    /// exist is reported as an error from the reads (code
+    /// [`UnknownTopicOrPart`](crate::ErrorCode::UnknownTopicOrPart)).
     pub fn subscribe(&self, topics: &[&str]) -> Result<(), Error> {
+        self.check_open()?;
         if topics.is_empty() {
             return Err(Error::InvalidArgument(
                 "subscribe needs at least one topic".into(),
             ));
         }
-        self.shared
-            .core
-            .native
-            .subscribe(topics)
-            .map_err(|e| Error::kafka("subscribe", e))
+        if let Some(t) = topics.iter().find(|t| t.is_empty()) {
+            return Err(Error::InvalidArgument(format!(
+                "empty topic name in subscription {topics:?} (at {t:?})"
+            )));
+        }
+        self.native().subscribe(topics).map_err(kafka("subscribe"))
     }
 
-    /// Reads exactly these partitions, from the given offsets, outside of
-    /// any group rebalancing.
+    /// Drops the subscription (and with it the assignment).
+    pub fn unsubscribe(&self) -> Result<(), Error> {
+        self.check_open()?;
+        self.native().unsubscribe().map_err(kafka("unsubscribe"))
+    }
+
+    /// The topics and patterns subscribed to.
+    pub fn subscription(&self) -> Result<Vec<String>, Error> {
+        self.native().subscription().map_err(kafka("subscription"))
+    }
+
+    /// Reads exactly these partitions from the given offsets, outside of
+    /// group rebalancing. Replaces the current assignment.
     pub fn assign(&self, partitions: &[(&str, i32, Offset)]) -> Result<(), Error> {
-        let raw: Vec<(&str, i32, i64)> = partitions
-            .iter()
-            .map(|(t, p, o)| (*t, *p, o.raw()))
-            .collect();
-        self.shared
-            .core
-            .native
-            .assign(&raw)
-            .map_err(|e| Error::kafka("assign", e))
+        self.check_open()?;
+        let list = offsets_list(partitions)?;
+        self.native().assign(Some(&list)).map_err(kafka("assign"))
+    }
+
+    /// Removes every partition from the assignment.
+    pub fn unassign(&self) -> Result<(), Error> {
+        self.native().assign(None).map_err(kafka("unassign"))
+    }
+
+    /// Adds partitions to the assignment (cooperative protocols, or a
+    /// manual assignment).
+    pub fn incremental_assign(&self, partitions: &[(&str, i32, Offset)]) -> Result<(), Error> {
+        self.check_open()?;
+        let list = offsets_list(partitions)?;
+        self.native()
+            .incremental_assign(&list)
+            .map_err(kafka("incremental assign"))
+    }
+
+    /// Removes partitions from the assignment.
+    pub fn incremental_unassign(&self, partitions: &[(&str, i32)]) -> Result<(), Error> {
+        let list = partitions_list(partitions)?;
+        self.native()
+            .incremental_unassign(&list)
+            .map_err(kafka("incremental unassign"))
+    }
+
+    /// The partitions currently assigned.
+    pub fn assignment(&self) -> Result<Vec<TopicPartition>, Error> {
+        Ok(self
+            .native()
+            .assignment()
+            .map_err(kafka("assignment"))?
+            .into_iter()
+            .map(TopicPartition::from)
+            .collect())
     }
 
     /// Waits up to `timeout` for the next message. `None` when none came;
-    /// `Some(Err(_))` for a consumer error (such as a partition that does not
-    /// exist).
+    /// `Some(Err(_))` for a consumer error (such as a topic that does not
+    /// exist) or, with `enable.partition.eof=true`, the end of a partition
+    /// ([`Error::PartitionEof`]).
     pub fn poll(&self, timeout: Duration) -> Option<Result<Message, Error>> {
-        let msg = self.shared.core.native.consumer_poll(timeout)?;
-        let code = msg.err();
-        if code != 0 {
-            let message = msg.errstr();
-            return Some(Err(Error::Kafka(KafkaError::from_raw(
-                "consume",
-                crate::native::RawError {
-                    message,
-                    ..crate::native::RawError::from_code(code)
-                },
-            ))));
+        if self.is_closed() {
+            return Some(Err(Error::Closed("consumer")));
         }
-        Some(Ok(Message::new(msg, self.shared.clone())))
+        if let Some(e) = self.take_pending() {
+            return Some(Err(e));
+        }
+        let msg = self.native().consumer_poll(timeout)?;
+        Some(self.wrap(msg))
+    }
+
+    /// Waits for the next message (async). Cancellation safe: dropping the
+    /// future loses no message.
+    pub async fn recv(&self) -> Result<Message, Error> {
+        use futures::StreamExt;
+        let mut stream = self.stream();
+        match stream.next().await {
+            Some(item) => item,
+            None => Err(Error::Closed("consumer")),
+        }
+    }
+
+    fn take_pending(&self) -> Option<Error> {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+    }
+
+    /// Turns a polled message into a [`Message`] or the error it carries.
+    fn wrap(&self, msg: NativeMessage) -> Result<Message, Error> {
+        let code = msg.err();
+        if code == 0 {
+            return Ok(Message::new(msg, self.inner.shared.clone()));
+        }
+        if code == PARTITION_EOF {
+            return Err(Error::PartitionEof {
+                topic: msg.topic().to_string(),
+                partition: msg.partition(),
+                offset: msg.offset(),
+            });
+        }
+        let topic = msg.topic();
+        let mut message = msg.errstr();
+        if !topic.is_empty() && !message.contains(topic) {
+            message = if msg.partition() >= 0 {
+                format!("{topic} [{}]: {message}", msg.partition())
+            } else {
+                format!("{topic}: {message}")
+            };
+        }
+        Err(Error::Kafka(KafkaError::from_raw(
+            "consume",
+            RawError {
+                message,
+                ..RawError::from_code(code)
+            },
+        )))
+    }
+
+    /// Reads up to `max` messages, waiting at most `within` for the batch
+    /// to fill (Faust's `take(max, within)`); the batch may be empty. Built
+    /// on `rd_kafka_consume_batch_queue`. A consumer error met inside a batch
+    /// is returned by the next read, after the messages before it.
+    pub fn consume_batch(&self, max: usize, within: Duration) -> Result<Vec<Message>, Error> {
+        if self.is_closed() {
+            return Err(Error::Closed("consumer"));
+        }
+        if let Some(e) = self.take_pending() {
+            return Err(e);
+        }
+        let mut batch = Vec::with_capacity(max);
+        self.read_batch(within, max, &mut batch)?;
+        if batch.is_empty() {
+            if let Some(e) = self.take_pending() {
+                return Err(e);
+            }
+        }
+        Ok(batch)
+    }
+
+    /// One batch read into `out`; errors go to the pending list.
+    fn read_batch(&self, wait: Duration, max: usize, out: &mut Vec<Message>) -> Result<(), Error> {
+        let mut raw = Vec::with_capacity(max);
+        self.native()
+            .consume_batch(self.inner.queue.queue(), wait, max, &mut raw)
+            .map_err(kafka("consume batch"))?;
+        for msg in raw {
+            match self.wrap(msg) {
+                Ok(m) => out.push(m),
+                Err(e) => self
+                    .inner
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_back(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// A blocking iterator over messages and consumer errors. It ends when
+    /// the consumer is closed or, with [`Iter::idle_timeout`], when no
+    /// message came for that long.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter::new(self)
+    }
+
+    /// An async stream of messages and consumer errors, woken by librdkafka
+    /// when messages arrive (no polling loop). It is cancellation safe and
+    /// ends when the consumer is closed.
+    pub fn stream(&self) -> MessageStream {
+        MessageStream::new(self.clone())
+    }
+
+    /// An async stream of batches of up to `max` messages: a batch is
+    /// yielded as soon as it is full, or `within` after its first message.
+    /// Batches are never empty.
+    pub fn batches(&self, max: usize, within: Duration) -> BatchStream {
+        BatchStream::new(self.clone(), max, within)
+    }
+
+    /// A blocking iterator that ends once every partition in `targets` has
+    /// delivered the message before its offset (`offset` is exclusive, like
+    /// a high watermark). Partitions are paused as they reach their target
+    /// and resumed when the iterator ends, so nothing past a target is read.
+    pub fn read_until(&self, targets: &[(&str, i32, i64)]) -> Result<ReadUntil<'_>, Error> {
+        ReadUntil::new(self, targets)
+    }
+
+    /// [`read_until`](Self::read_until) the high watermarks of the current
+    /// assignment, queried with `timeout`: reads what the assigned
+    /// partitions hold now, then ends.
+    pub fn read_to_end(&self, timeout: Duration) -> Result<ReadUntil<'_>, Error> {
+        let assignment = self.assignment()?;
+        let mut targets = Vec::with_capacity(assignment.len());
+        for tp in &assignment {
+            let (_, high) = self.fetch_watermarks(&tp.topic, tp.partition, timeout)?;
+            targets.push((tp.topic.as_str(), tp.partition, high));
+        }
+        ReadUntil::new(self, &targets)
+    }
+
+    /// Commits the current positions of all assigned partitions and waits
+    /// for the result. Nothing to commit is not an error.
+    pub fn commit(&self) -> Result<(), Error> {
+        self.check_open()?;
+        match self.native().commit_sync(None) {
+            Err(e) if e.code == commit::NO_OFFSET => Ok(()),
+            other => other.map_err(kafka("commit")),
+        }
+    }
+
+    /// Commits these offsets (the next offset to read, as Kafka counts) and
+    /// waits for the result.
+    pub fn commit_offsets(&self, offsets: &[(&str, i32, Offset)]) -> Result<(), Error> {
+        self.check_open()?;
+        let list = offsets_list(offsets)?;
+        self.native()
+            .commit_sync(Some(&list))
+            .map_err(kafka("commit"))?;
+        list.first_error()
+            .map_or(Ok(()), |e| Err(Error::kafka("commit", e)))
+    }
+
+    /// Commits the offset after `message` and waits for the result.
+    pub fn commit_message(&self, message: &Message) -> Result<(), Error> {
+        self.commit_offsets(&[(
+            message.topic(),
+            message.partition(),
+            Offset::At(message.offset() + 1),
+        )])
+    }
+
+    /// Starts committing the current positions; the future resolves with
+    /// the committed offsets. The request is sent whether or not the future
+    /// is awaited.
+    pub fn commit_async(&self) -> CommitFuture {
+        self.start_commit(None)
+    }
+
+    /// Starts committing these offsets; see [`commit_async`](Self::commit_async).
+    pub fn commit_offsets_async(&self, offsets: &[(&str, i32, Offset)]) -> CommitFuture {
+        match offsets_list(offsets) {
+            Ok(list) => self.start_commit(Some(list)),
+            Err(e) => CommitFuture::failed(e),
+        }
+    }
+
+    fn start_commit(&self, list: Option<TopicPartitionList>) -> CommitFuture {
+        if let Err(e) = self.check_open() {
+            return CommitFuture::failed(e);
+        }
+        let shared = &self.inner.shared;
+        let (id, future) = shared.commits.register(list.is_none());
+        if let Err(e) = self
+            .native()
+            .commit_to_queue(list.as_ref(), &shared.core.main_queue, id)
+        {
+            shared.commits.fail(id, e);
+        }
+        future
+    }
+
+    /// Stores the offset after `message`, to be committed by the next
+    /// (auto) commit. For at-least-once processing, set
+    /// `enable.auto.offset.store=false` and store each message once it is
+    /// processed.
+    pub fn store_offset(&self, message: &Message) -> Result<(), Error> {
+        self.check_open()?;
+        self.native()
+            .store_message(message.native())
+            .map_err(kafka("store offset"))
+    }
+
+    /// Stores these offsets (the next offset to read) for the next commit.
+    pub fn store_offsets(&self, offsets: &[(&str, i32, Offset)]) -> Result<(), Error> {
+        self.check_open()?;
+        let list = offsets_list(offsets)?;
+        self.native()
+            .offsets_store(&list)
+            .map_err(kafka("store offsets"))
+    }
+
+    /// The group's committed offsets for `partitions` ([`Offset::Invalid`]
+    /// where nothing is committed).
+    pub fn committed(
+        &self,
+        partitions: &[(&str, i32)],
+        timeout: Duration,
+    ) -> Result<Vec<PartitionOffset>, Error> {
+        self.check_open()?;
+        let list = partitions_list(partitions)?;
+        let entries = self
+            .native()
+            .committed(&list, timeout)
+            .map_err(kafka("committed"))?;
+        Ok(entries.into_iter().map(PartitionOffset::from).collect())
+    }
+
+    /// The next offset this consumer reads from each of `partitions`
+    /// ([`Offset::Invalid`] before the first message).
+    pub fn position(&self, partitions: &[(&str, i32)]) -> Result<Vec<PartitionOffset>, Error> {
+        let list = partitions_list(partitions)?;
+        let entries = self.native().position(&list).map_err(kafka("position"))?;
+        Ok(entries.into_iter().map(PartitionOffset::from).collect())
+    }
+
+    /// Moves the next read of an assigned partition to `offset`.
+    pub fn seek(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: Offset,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        self.seek_partitions(&[(topic, partition, offset)], timeout)
+    }
+
+    /// Moves the next reads of assigned partitions.
+    pub fn seek_partitions(
+        &self,
+        offsets: &[(&str, i32, Offset)],
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        self.check_open()?;
+        let list = offsets_list(offsets)?;
+        self.native().seek(&list, timeout).map_err(kafka("seek"))
+    }
+
+    /// Seeks `partitions` to the oldest message kept.
+    pub fn seek_to_beginning(
+        &self,
+        partitions: &[(&str, i32)],
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let offsets: Vec<_> = partitions
+            .iter()
+            .map(|(t, p)| (*t, *p, Offset::Beginning))
+            .collect();
+        self.seek_partitions(&offsets, timeout)
+    }
+
+    /// Seeks `partitions` to their end: only new messages are read.
+    pub fn seek_to_end(&self, partitions: &[(&str, i32)], timeout: Duration) -> Result<(), Error> {
+        let offsets: Vec<_> = partitions
+            .iter()
+            .map(|(t, p)| (*t, *p, Offset::End))
+            .collect();
+        self.seek_partitions(&offsets, timeout)
+    }
+
+    /// Stops fetching from `partitions` until [`resume`](Self::resume).
+    /// Messages already fetched for them are discarded and fetched again
+    /// after resuming, so none is lost.
+    pub fn pause(&self, partitions: &[(&str, i32)]) -> Result<(), Error> {
+        self.check_open()?;
+        let list = partitions_list(partitions)?;
+        self.native().pause(&list).map_err(kafka("pause"))?;
+        let mut paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
+        paused.extend(partitions.iter().map(|(t, p)| TopicPartition::new(*t, *p)));
+        Ok(())
+    }
+
+    /// Resumes fetching from paused partitions.
+    pub fn resume(&self, partitions: &[(&str, i32)]) -> Result<(), Error> {
+        self.check_open()?;
+        let list = partitions_list(partitions)?;
+        self.native().resume(&list).map_err(kafka("resume"))?;
+        let mut paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
+        for (t, p) in partitions {
+            paused.remove(&TopicPartition::new(*t, *p));
+        }
+        Ok(())
+    }
+
+    /// The assigned partitions that are paused.
+    pub fn paused(&self) -> Result<Vec<TopicPartition>, Error> {
+        let assigned: BTreeSet<TopicPartition> = self.assignment()?.into_iter().collect();
+        let paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(paused.intersection(&assigned).cloned().collect())
+    }
+
+    /// Asks the partition's leader for its (low, high) watermarks: the
+    /// oldest offset kept and the offset the next message will get.
+    pub fn fetch_watermarks(
+        &self,
+        topic: &str,
+        partition: i32,
+        timeout: Duration,
+    ) -> Result<(i64, i64), Error> {
+        self.native()
+            .query_watermarks(topic, partition, timeout)
+            .map_err(kafka("query watermarks"))
+    }
+
+    /// The (low, high) watermarks last seen in fetch responses, without a
+    /// request; `None` before the partition has been fetched from.
+    pub fn cached_watermarks(&self, topic: &str, partition: i32) -> Option<(i64, i64)> {
+        match self.native().cached_watermarks(topic, partition) {
+            Ok((low, high)) if low >= 0 || high >= 0 => Some((low, high)),
+            _ => None,
+        }
+    }
+
+    /// For each `(topic, partition, timestamp_ms)`, the earliest offset whose
+    /// timestamp is at least `timestamp_ms` ([`Offset::End`] when no message
+    /// is that recent).
+    pub fn offsets_for_times(
+        &self,
+        timestamps: &[(&str, i32, i64)],
+        timeout: Duration,
+    ) -> Result<Vec<PartitionOffset>, Error> {
+        let list = list_of(timestamps.iter().copied())?;
+        let entries = self
+            .native()
+            .offsets_for_times(&list, timeout)
+            .map_err(kafka("offsets for times"))?;
+        Ok(entries.into_iter().map(PartitionOffset::from).collect())
+    }
+
+    /// The group metadata, to commit offsets within a producer transaction.
+    pub fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        self.native()
+            .group_metadata()
+            .map(|native| ConsumerGroupMetadata { native })
+    }
+
+    /// The member id the group coordinator gave this consumer, once it has
+    /// joined.
+    pub fn member_id(&self) -> Option<String> {
+        self.native().member_id()
     }
 
     /// The latest statistics report (needs `statistics.interval.ms`).
     pub fn statistics(&self) -> Option<Arc<Statistics>> {
-        self.shared.core.statistics()
+        self.inner.shared.core.statistics()
     }
 
-    /// Leaves the group, committing offsets if auto commit is on.
+    /// Leaves the group, committing final offsets when auto commit is on
+    /// (the rebalance listener is told the partitions are revoked), within
+    /// `kafkit.close.timeout.ms`. Reads fail afterwards, and iterators and
+    /// streams end. If the bound is reached (brokers gone) it returns a
+    /// [`TimedOut`](crate::ErrorCode::TimedOut) error; the group then notices
+    /// the departure when the session times out. Later calls do nothing.
     pub fn close(&self) -> Result<(), Error> {
-        if self.closed.swap(true, Ordering::AcqRel) {
+        if self.inner.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        self.shared
-            .core
-            .native
-            .consumer_close()
-            .map_err(|e| Error::kafka("close", e))
-    }
-}
-
-impl Drop for Consumer {
-    fn drop(&mut self) {
-        if let Err(e) = self.close() {
-            tracing::warn!("closing the consumer failed: {e}");
-        }
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.core.main_queue.wake();
+        self.inner.wakers.wake_all();
+        self.inner.queue.queue().wake();
+        let result = self.leave_group();
+        self.inner.closed.store(true, Ordering::Release);
+        let shared = &self.inner.shared;
+        shared.stop.store(true, Ordering::Release);
+        shared.core.main_queue.wake();
         let thread = self
+            .inner
             .dispatcher
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(thread) = thread {
-            let _ = thread.join();
+            if thread.join().is_err() {
+                tracing::error!("the consumer's dispatcher thread panicked");
+            }
+        }
+        shared.commits.fail_all();
+        result
+    }
+
+    fn leave_group(&self) -> Result<(), Error> {
+        let native = self.native();
+        let queue = native.new_queue();
+        native
+            .consumer_close_queue(&queue)
+            .map_err(kafka("close"))?;
+        let deadline = Instant::now() + self.inner.close_timeout;
+        while !native.consumer_closed() {
+            let now = Instant::now();
+            if now >= deadline {
+                let bound = self.inner.close_timeout;
+                tracing::warn!(
+                    client = %self.name(),
+                    "closing the consumer did not finish within {bound:?}; giving up"
+                );
+                return Err(Error::Kafka(KafkaError::from_raw(
+                    "close",
+                    RawError {
+                        message: format!(
+                            "leaving the group did not finish within {bound:?} \
+                             (kafkit.close.timeout.ms)"
+                        ),
+                        ..RawError::from_code(commit::TIMED_OUT)
+                    },
+                )));
+            }
+            let wait = (deadline - now).min(Duration::from_millis(100));
+            if let Some(event) = queue.poll(wait) {
+                native.serve_close_event(&event);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Clone for Consumer {
+    fn clone(&self) -> Self {
+        self.inner.handles.fetch_add(1, Ordering::AcqRel);
+        Consumer {
+            inner: self.inner.clone(),
+            owner: true,
+        }
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if !self.owner || self.inner.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        if let Err(e) = self.close() {
+            tracing::warn!(client = %self.name(), "closing the consumer: {e}");
         }
     }
 }
@@ -183,7 +899,8 @@ impl Drop for Consumer {
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer")
-            .field("name", &self.shared.core.name)
+            .field("name", &self.inner.shared.core.name)
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }

@@ -201,6 +201,17 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The consumer reached the end of a partition (only reported with
+    /// `enable.partition.eof=true`). Not a failure: more messages may come.
+    #[error("reached the end of {topic} [{partition}] at offset {offset}")]
+    PartitionEof {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset the next message will get.
+        offset: i64,
+    },
     /// The client was closed; no more operations are accepted.
     #[error("the {0} is closed")]
     Closed(&'static str),
@@ -219,6 +230,7 @@ impl Error {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Error::Kafka(e) => Some(e.code),
+            Error::PartitionEof { .. } => Some(ErrorCode::PartitionEof),
             _ => None,
         }
     }

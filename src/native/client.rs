@@ -8,7 +8,8 @@ use std::time::Duration;
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
-use super::{cstr_lossy, sys, timeout_ms, NativeConf, NativeMessage, NativeQueue, RawError};
+use super::consumer::RebalanceHook;
+use super::{cstr_lossy, sys, timeout_ms, NativeConf, NativeQueue, RawError};
 
 /// Which kind of client to create.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,9 @@ pub(crate) static LIVE_CLIENTS: AtomicUsize = AtomicUsize::new(0);
 pub(crate) struct NativeClient {
     ptr: NonNull<rd::rd_kafka_t>,
     kind: ClientKind,
+    /// The rebalance callback's target, which the conf's opaque points at.
+    /// Freed only after the handle is destroyed (see Drop).
+    rebalance: Option<Box<RebalanceHook>>,
 }
 
 // SAFETY: librdkafka documents rd_kafka_t as thread safe: every public API on
@@ -46,6 +50,20 @@ pub(crate) struct ProduceArgs<'a> {
 impl NativeClient {
     /// Creates a client from `conf` (consumed in every case).
     pub(crate) fn new(kind: ClientKind, conf: NativeConf) -> Result<Self, String> {
+        Self::with_rebalance(kind, conf, None)
+    }
+
+    /// Creates a client whose group rebalances call `rebalance` on the
+    /// thread that polls the consumer.
+    pub(crate) fn with_rebalance(
+        kind: ClientKind,
+        mut conf: NativeConf,
+        rebalance: Option<RebalanceHook>,
+    ) -> Result<Self, String> {
+        let rebalance = rebalance.map(Box::new);
+        if let Some(hook) = &rebalance {
+            conf.set_rebalance_hook(hook);
+        }
         let ty = match kind {
             ClientKind::Producer => rd::rd_kafka_type_t::RD_KAFKA_PRODUCER,
             ClientKind::Consumer => rd::rd_kafka_type_t::RD_KAFKA_CONSUMER,
@@ -58,7 +76,11 @@ impl NativeClient {
         match NonNull::new(ptr) {
             Some(ptr) => {
                 LIVE_CLIENTS.fetch_add(1, Ordering::Relaxed);
-                Ok(NativeClient { ptr, kind })
+                Ok(NativeClient {
+                    ptr,
+                    kind,
+                    rebalance,
+                })
             }
             None => {
                 // SAFETY: on failure the conf is still ours to destroy, and
@@ -74,6 +96,11 @@ impl NativeClient {
 
     pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_t {
         self.ptr.as_ptr()
+    }
+
+    /// The rebalance hook the client was created with.
+    pub(super) fn rebalance_hook(&self) -> Option<&RebalanceHook> {
+        self.rebalance.as_deref()
     }
 
     /// The client's instance name ("rdkafka#producer-1").
@@ -223,44 +250,6 @@ impl NativeClient {
             txn_requires_abort: false,
         })
     }
-
-    /// Subscribes a consumer to topic names or `^regex` patterns.
-    pub(crate) fn subscribe(&self, topics: &[&str]) -> Result<(), RawError> {
-        let list = TopicPartitionList::new(topics.len());
-        for t in topics {
-            list.add(t, PARTITION_UA, None)?;
-        }
-        // SAFETY: handle and list are valid; librdkafka copies the list.
-        let code = unsafe { sys::rd_kafka_subscribe(self.ptr.as_ptr(), list.ptr.as_ptr()) };
-        code_result(code)
-    }
-
-    /// Assigns explicit partitions with their start offsets.
-    pub(crate) fn assign(&self, partitions: &[(&str, i32, i64)]) -> Result<(), RawError> {
-        let list = TopicPartitionList::new(partitions.len());
-        for (t, p, o) in partitions {
-            list.add(t, *p, Some(*o))?;
-        }
-        // SAFETY: handle and list are valid; librdkafka copies the list.
-        let code = unsafe { sys::rd_kafka_assign(self.ptr.as_ptr(), list.ptr.as_ptr()) };
-        code_result(code)
-    }
-
-    /// Polls the consumer queue for one message or consumer error.
-    pub(crate) fn consumer_poll(&self, timeout: Duration) -> Option<NativeMessage> {
-        // SAFETY: the handle is a consumer (checked by the safe layer's type);
-        // a non-NULL return is an owned message.
-        let msg = unsafe { rd::rd_kafka_consumer_poll(self.ptr.as_ptr(), timeout_ms(timeout)) };
-        NativeMessage::from_raw(msg)
-    }
-
-    /// Leaves the group and commits (when auto commit is on).
-    pub(crate) fn consumer_close(&self) -> Result<(), RawError> {
-        // SAFETY: the handle is valid; close may be called once per consumer,
-        // which the safe layer guarantees.
-        let code = unsafe { sys::rd_kafka_consumer_close(self.ptr.as_ptr()) };
-        code_result(code)
-    }
 }
 
 impl Drop for NativeClient {
@@ -278,6 +267,8 @@ impl Drop for NativeClient {
                 ),
             }
         }
+        // The rebalance hook may be called until the handle is destroyed.
+        drop(self.rebalance.take());
         LIVE_CLIENTS.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -287,7 +278,7 @@ pub(crate) mod rd_code {
     pub(crate) const INVALID_ARG: i32 = -186;
 }
 
-fn code_result(code: i32) -> Result<(), RawError> {
+pub(super) fn code_result(code: i32) -> Result<(), RawError> {
     if code == 0 {
         Ok(())
     } else {
@@ -299,7 +290,7 @@ fn code_result(code: i32) -> Result<(), RawError> {
 ///
 /// # Safety
 /// Must be called right after the failing librdkafka call on the same thread.
-unsafe fn last_error() -> i32 {
+pub(super) unsafe fn last_error() -> i32 {
     extern "C" {
         fn rd_kafka_last_error() -> libc::c_int;
     }
@@ -373,47 +364,6 @@ impl Drop for NativeHeaders {
     fn drop(&mut self) {
         // SAFETY: we own the list (it was not handed to a successful produce).
         unsafe { rd::rd_kafka_headers_destroy(self.ptr.as_ptr()) }
-    }
-}
-
-/// An owned `rd_kafka_topic_partition_list_t` (private helper).
-struct TopicPartitionList {
-    ptr: NonNull<rd::rd_kafka_topic_partition_list_t>,
-}
-
-impl TopicPartitionList {
-    fn new(capacity: usize) -> Self {
-        let cap = i32::try_from(capacity).unwrap_or(i32::MAX);
-        // SAFETY: no preconditions.
-        let ptr = unsafe { rd::rd_kafka_topic_partition_list_new(cap) };
-        TopicPartitionList {
-            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
-        }
-    }
-
-    fn add(&self, topic: &str, partition: i32, offset: Option<i64>) -> Result<(), RawError> {
-        let topic_c = CString::new(topic).map_err(|_| RawError {
-            message: format!("topic name {topic:?} contains a NUL byte"),
-            ..RawError::from_code(rd_code::INVALID_ARG)
-        })?;
-        // SAFETY: list and name are valid; add copies the name and returns a
-        // pointer to the new element inside the list.
-        let elem = unsafe {
-            rd::rd_kafka_topic_partition_list_add(self.ptr.as_ptr(), topic_c.as_ptr(), partition)
-        };
-        if let (Some(offset), Some(elem)) = (offset, NonNull::new(elem)) {
-            // SAFETY: elem points into the list we own, valid until the next
-            // mutation of the list.
-            unsafe { (*elem.as_ptr()).offset = offset };
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TopicPartitionList {
-    fn drop(&mut self) {
-        // SAFETY: we own the list.
-        unsafe { rd::rd_kafka_topic_partition_list_destroy(self.ptr.as_ptr()) }
     }
 }
 

@@ -10,7 +10,7 @@ use super::sys;
 
 /// An owned `rd_kafka_conf_t`.
 pub(crate) struct NativeConf {
-    ptr: NonNull<rd::rd_kafka_conf_t>,
+    pub(super) ptr: NonNull<rd::rd_kafka_conf_t>,
 }
 
 // SAFETY: a conf object is plain data owned by this value; librdkafka does not

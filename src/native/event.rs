@@ -11,7 +11,7 @@ use super::{cstr_lossy, timeout_ms};
 
 /// An owned reference to an `rd_kafka_queue_t`.
 pub(crate) struct NativeQueue {
-    ptr: NonNull<rd::rd_kafka_queue_t>,
+    pub(super) ptr: NonNull<rd::rd_kafka_queue_t>,
 }
 
 // SAFETY: librdkafka queues are internally locked and may be polled, yielded
@@ -52,7 +52,7 @@ impl Drop for NativeQueue {
 
 /// An owned `rd_kafka_event_t`.
 pub(crate) struct NativeEvent {
-    ptr: NonNull<rd::rd_kafka_event_t>,
+    pub(super) ptr: NonNull<rd::rd_kafka_event_t>,
 }
 
 // SAFETY: an event is owned by whoever polled it and may be moved between
@@ -132,6 +132,25 @@ impl NativeEvent {
                 sys::rd_kafka_event_error(self.ptr.as_ptr()),
                 cstr_lossy(rd::rd_kafka_event_error_string(self.ptr.as_ptr())),
                 rd::rd_kafka_event_error_is_fatal(self.ptr.as_ptr()) != 0,
+            )
+        }
+    }
+
+    /// The opaque value of an event (set by the call that caused it).
+    pub(crate) fn opaque(&self) -> usize {
+        // SAFETY: the event is valid.
+        unsafe { rd::rd_kafka_event_opaque(self.ptr.as_ptr()) as usize }
+    }
+
+    /// An offset-commit result: the error code and the partitions with
+    /// their own error codes.
+    pub(crate) fn offset_commit(&self) -> (i32, Vec<super::TplEntry>) {
+        // SAFETY: the event is valid; the list belongs to the event and is
+        // copied before it is destroyed.
+        unsafe {
+            (
+                sys::rd_kafka_event_error(self.ptr.as_ptr()),
+                super::tpl::read_list(rd::rd_kafka_event_topic_partition_list(self.ptr.as_ptr())),
             )
         }
     }

@@ -11,7 +11,7 @@ use super::sys::{self, RawMessage};
 
 /// An owned `rd_kafka_message_t` returned by a consumer poll.
 pub(crate) struct NativeMessage {
-    ptr: NonNull<rd::rd_kafka_message_t>,
+    pub(super) ptr: NonNull<rd::rd_kafka_message_t>,
     /// The parsed header list (a pointer owned by the message), read once.
     headers: OnceLock<usize>,
 }

@@ -9,10 +9,12 @@
 
 mod client;
 mod conf;
+mod consumer;
 mod event;
 mod message;
 mod mock;
 mod sys;
+mod tpl;
 
 use std::ffi::CStr;
 
@@ -22,9 +24,11 @@ pub(crate) use client::{
     ClientKind, NativeClient, NativeHeaders, NativeTopic, ProduceArgs, LIVE_CLIENTS, PARTITION_UA,
 };
 pub(crate) use conf::NativeConf;
+pub(crate) use consumer::{NativeGroupMetadata, RebalanceCall, RebalanceHook, WakingQueue};
 pub(crate) use event::{DrBuffer, NativeEvent, NativeQueue};
 pub(crate) use message::NativeMessage;
 pub(crate) use mock::NativeMock;
+pub(crate) use tpl::{TopicPartitionList, TplEntry};
 
 /// Event type constants (`RD_KAFKA_EVENT_*`), kept as integers.
 pub(crate) mod event_type {
@@ -32,6 +36,7 @@ pub(crate) mod event_type {
     pub(crate) const LOG: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_LOG;
     pub(crate) const ERROR: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_ERROR;
     pub(crate) const STATS: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_STATS;
+    pub(crate) const OFFSET_COMMIT: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_OFFSET_COMMIT;
 }
 
 /// An error read from librdkafka at the moment it was reported.

@@ -91,7 +91,75 @@ extern "C" {
         rk: *mut rd::rd_kafka_t,
         partitions: *const rd::rd_kafka_topic_partition_list_t,
     ) -> c_int;
-    pub(crate) fn rd_kafka_consumer_close(rk: *mut rd::rd_kafka_t) -> c_int;
+    pub(crate) fn rd_kafka_unsubscribe(rk: *mut rd::rd_kafka_t) -> c_int;
+    pub(crate) fn rd_kafka_subscription(
+        rk: *mut rd::rd_kafka_t,
+        topics: *mut *mut rd::rd_kafka_topic_partition_list_t,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_assignment(
+        rk: *mut rd::rd_kafka_t,
+        partitions: *mut *mut rd::rd_kafka_topic_partition_list_t,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_commit(
+        rk: *mut rd::rd_kafka_t,
+        offsets: *const rd::rd_kafka_topic_partition_list_t,
+        async_: c_int,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_commit_queue(
+        rk: *mut rd::rd_kafka_t,
+        offsets: *const rd::rd_kafka_topic_partition_list_t,
+        rkqu: *mut rd::rd_kafka_queue_t,
+        cb: Option<
+            unsafe extern "C" fn(
+                *mut rd::rd_kafka_t,
+                c_int,
+                *mut rd::rd_kafka_topic_partition_list_t,
+                *mut c_void,
+            ),
+        >,
+        opaque: *mut c_void,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_offsets_store(
+        rk: *mut rd::rd_kafka_t,
+        offsets: *mut rd::rd_kafka_topic_partition_list_t,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_committed(
+        rk: *mut rd::rd_kafka_t,
+        partitions: *mut rd::rd_kafka_topic_partition_list_t,
+        timeout_ms: c_int,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_position(
+        rk: *mut rd::rd_kafka_t,
+        partitions: *mut rd::rd_kafka_topic_partition_list_t,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_pause_partitions(
+        rk: *mut rd::rd_kafka_t,
+        partitions: *mut rd::rd_kafka_topic_partition_list_t,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_resume_partitions(
+        rk: *mut rd::rd_kafka_t,
+        partitions: *mut rd::rd_kafka_topic_partition_list_t,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_query_watermark_offsets(
+        rk: *mut rd::rd_kafka_t,
+        topic: *const c_char,
+        partition: i32,
+        low: *mut i64,
+        high: *mut i64,
+        timeout_ms: c_int,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_get_watermark_offsets(
+        rk: *mut rd::rd_kafka_t,
+        topic: *const c_char,
+        partition: i32,
+        low: *mut i64,
+        high: *mut i64,
+    ) -> c_int;
+    pub(crate) fn rd_kafka_offsets_for_times(
+        rk: *mut rd::rd_kafka_t,
+        offsets: *mut rd::rd_kafka_topic_partition_list_t,
+        timeout_ms: c_int,
+    ) -> c_int;
     pub(crate) fn rd_kafka_mock_topic_create(
         mcluster: *mut rd::rd_kafka_mock_cluster_t,
         topic: *const c_char,
