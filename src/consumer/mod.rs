@@ -813,7 +813,9 @@ impl Consumer {
     /// `kafkit.close.timeout.ms`. Reads fail afterwards, and iterators and
     /// streams end. If the bound is reached (brokers gone) it returns a
     /// [`TimedOut`](crate::ErrorCode::TimedOut) error; the group then notices
-    /// the departure when the session times out. Later calls do nothing.
+    /// the departure when the session times out, and the librdkafka handle is
+    /// released on a background thread so that dropping the consumer does
+    /// not wait either. Later calls do nothing.
     pub fn close(&self) -> Result<(), Error> {
         if self.inner.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -851,6 +853,7 @@ impl Consumer {
             let now = Instant::now();
             if now >= deadline {
                 let bound = self.inner.close_timeout;
+                native.destroy_in_background();
                 tracing::warn!(
                     client = %self.name(),
                     "closing the consumer did not finish within {bound:?}; giving up"

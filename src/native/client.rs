@@ -2,7 +2,7 @@
 
 use std::ffi::CString;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use libc::{c_char, c_void};
@@ -28,6 +28,8 @@ pub(crate) struct NativeClient {
     /// The rebalance callback's target, which the conf's opaque points at.
     /// Freed only after the handle is destroyed (see Drop).
     rebalance: Option<Box<RebalanceHook>>,
+    /// Destroy on a background thread (see `destroy_in_background`).
+    detach: AtomicBool,
 }
 
 // SAFETY: librdkafka documents rd_kafka_t as thread safe: every public API on
@@ -80,6 +82,7 @@ impl NativeClient {
                     ptr,
                     kind,
                     rebalance,
+                    detach: AtomicBool::new(false),
                 })
             }
             None => {
@@ -96,6 +99,14 @@ impl NativeClient {
 
     pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_t {
         self.ptr.as_ptr()
+    }
+
+    /// Makes the final drop hand the handle to a new thread to destroy, so
+    /// the drop returns at once. For a consumer whose close did not finish
+    /// (brokers gone): librdkafka's destroy then waits for its group
+    /// handler to give up, which can take seconds.
+    pub(crate) fn destroy_in_background(&self) {
+        self.detach.store(true, Ordering::Release);
     }
 
     /// The rebalance hook the client was created with.
@@ -253,6 +264,39 @@ impl NativeClient {
 }
 
 impl Drop for NativeClient {
+    fn drop(&mut self) {
+        let handle = Destroy {
+            ptr: self.ptr,
+            kind: self.kind,
+            rebalance: self.rebalance.take(),
+        };
+        if self.detach.load(Ordering::Acquire) {
+            // If the thread cannot be spawned, the closure is dropped here and
+            // with it the handle, destroying it on this thread.
+            let spawned = std::thread::Builder::new()
+                .name("kafkit-destroy".into())
+                .spawn(move || drop(handle));
+            if let Err(e) = spawned {
+                tracing::warn!("destroying the client on this thread: {e}");
+            }
+        } else {
+            drop(handle);
+        }
+    }
+}
+
+/// What destroying a client takes; dropping it destroys the handle.
+struct Destroy {
+    ptr: NonNull<rd::rd_kafka_t>,
+    kind: ClientKind,
+    rebalance: Option<Box<RebalanceHook>>,
+}
+
+// SAFETY: rd_kafka_destroy may be called from any thread that is not one of
+// librdkafka's own; the hook is Send + Sync.
+unsafe impl Send for Destroy {}
+
+impl Drop for Destroy {
     fn drop(&mut self) {
         // SAFETY: we own the handle; every queue, topic and message derived
         // from it holds its own reference or has been dropped before (the

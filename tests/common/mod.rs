@@ -2,6 +2,7 @@
 //! was produced.
 #![allow(dead_code)]
 
+pub mod consumer_scenarios;
 pub mod producer_scenarios;
 pub mod tool;
 
