@@ -235,7 +235,12 @@ pub async fn group_split_and_takeover(target: &Target, protocol: Option<&str>) {
         commit_on_revoke: true,
         ..Recorder::default()
     };
-    let rec_b = Recorder::default();
+    // Both commit in on_revoked, as an at-least-once consumer does: with the
+    // eager protocol b's own partitions are revoked too when a leaves.
+    let rec_b = Recorder {
+        commit_on_revoke: true,
+        ..Recorder::default()
+    };
     let a = Consumer::builder(&config)
         .rebalance_listener(rec_a.clone())
         .build()
