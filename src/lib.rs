@@ -6,7 +6,10 @@
 //! - [`Producer`]: `send(record).await` with backpressure, a
 //!   [`DeliveryFuture`] per record, callbacks, blocking waits, `flush`,
 //!   `purge`, `close`; failed deliveries hand the [`Record`] back.
-//! - [`Consumer`]: owned, zero-copy [`Message`]s.
+//! - [`Consumer`]: owned, zero-copy [`Message`]s read with `poll`, a blocking
+//!   iterator with an idle timeout, an async [`MessageStream`], or batches;
+//!   group rebalances through a [`RebalanceListener`]; commits, stored
+//!   offsets, seek, pause and resume, watermarks; a bounded `close`.
 //! - [`ClientConfig`]: any librdkafka property, validated as it is set.
 //! - [`MockCluster`]: librdkafka's in-process broker for tests and examples.
 //! - [`Error`] and [`ErrorCode`]: every librdkafka error code.

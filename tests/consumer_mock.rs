@@ -230,3 +230,83 @@ async fn messages_outlive_the_consumer_and_cross_threads() {
     .expect("thread");
     assert_eq!(values, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regex_subscription_and_unsubscribe() {
+    let target = Target::mock(1);
+    let prefix = unique("rx");
+    let cluster = match &target {
+        Target::Mock(c) => c,
+        Target::Broker(_) => unreachable!(),
+    };
+    let topic = format!("{prefix}-orders");
+    cluster.create_topic(&topic, 1, 1).expect("topic");
+    produce(&target, &topic, 0, 5, None).await;
+    let consumer = Consumer::new(&group_config(&target, &unique("g"))).expect("consumer");
+    let pattern = format!("^{prefix}-.*");
+    consumer.subscribe(&[&pattern]).expect("subscribe");
+    assert_eq!(
+        consumer.subscription().expect("subscription"),
+        vec![pattern]
+    );
+    let read: Vec<_> = consumer
+        .iter()
+        .idle_timeout(Duration::from_secs(15))
+        .take(5)
+        .map(|m| m.expect("message"))
+        .collect();
+    assert_eq!(read.len(), 5);
+    assert!(read.iter().all(|m| m.topic() == topic));
+    assert!(consumer.group_metadata().is_some());
+    consumer.unsubscribe().expect("unsubscribe");
+    assert!(consumer.subscription().expect("subscription").is_empty());
+    assert!(
+        consumer.subscribe(&[]).is_err(),
+        "an empty subscription is refused"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_assign_and_unassign() {
+    let target = Target::mock(1);
+    let topic = target.topic("incr", 2);
+    produce(&target, &topic, 0, 10, Some(0)).await;
+    produce(&target, &topic, 10, 10, Some(1)).await;
+    let consumer = Consumer::new(&group_config(&target, &unique("g"))).expect("consumer");
+    consumer
+        .incremental_assign(&[(&topic, 0, Offset::Beginning)])
+        .expect("assign 0");
+    consumer
+        .incremental_assign(&[(&topic, 1, Offset::At(5))])
+        .expect("assign 1");
+    let mut assignment = consumer.assignment().expect("assignment");
+    assignment.sort();
+    assert_eq!(
+        assignment,
+        vec![
+            TopicPartition::new(&topic, 0),
+            TopicPartition::new(&topic, 1)
+        ]
+    );
+    let read: Vec<_> = consumer
+        .iter()
+        .idle_timeout(Duration::from_secs(15))
+        .take(15)
+        .map(|m| m.expect("message"))
+        .collect();
+    assert_eq!(
+        read.len(),
+        15,
+        "10 from partition 0 and 5 from offset 5 of partition 1"
+    );
+    assert_eq!(read.iter().filter(|m| m.partition() == 1).count(), 5);
+    consumer
+        .incremental_unassign(&[(&topic, 0)])
+        .expect("unassign 0");
+    assert_eq!(
+        consumer.assignment().expect("assignment"),
+        vec![TopicPartition::new(&topic, 1)]
+    );
+    consumer.unassign().expect("unassign");
+    assert!(consumer.assignment().expect("assignment").is_empty());
+}
