@@ -93,17 +93,44 @@ struct Inner {
     closed: AtomicBool,
     close_timeout: Duration,
     /// Errors met inside a batch, returned by the next read.
-    pending: Mutex<VecDeque<Error>>,
+    pending: PendingErrors,
     /// Partitions paused through this consumer.
     paused: Mutex<BTreeSet<TopicPartition>>,
 }
 
-impl Inner {
-    fn pending_is_empty(&self) -> bool {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
+/// Consumer errors met inside a batch, returned by the next reads. The
+/// count lets the per-message read path skip the lock.
+#[derive(Default)]
+struct PendingErrors {
+    list: Mutex<VecDeque<Error>>,
+    count: AtomicUsize,
+}
+
+impl PendingErrors {
+    fn is_empty(&self) -> bool {
+        self.count.load(Ordering::Acquire) == 0
+    }
+
+    fn push_back(&self, e: Error) {
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        list.push_back(e);
+        self.count.store(list.len(), Ordering::Release);
+    }
+
+    fn push_front(&self, e: Error) {
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        list.push_front(e);
+        self.count.store(list.len(), Ordering::Release);
+    }
+
+    fn pop(&self) -> Option<Error> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        let e = list.pop_front();
+        self.count.store(list.len(), Ordering::Release);
+        e
     }
 }
 
@@ -217,7 +244,7 @@ impl ConsumerBuilder {
             closing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             close_timeout: self.config.close_timeout_value(),
-            pending: Mutex::new(VecDeque::new()),
+            pending: PendingErrors::default(),
             paused: Mutex::new(BTreeSet::new()),
         });
         let _ = target.set(Arc::downgrade(&inner));
@@ -451,11 +478,7 @@ impl Consumer {
     }
 
     fn take_pending(&self) -> Option<Error> {
-        self.inner
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop_front()
+        self.inner.pending.pop()
     }
 
     /// Turns a polled message into a [`Message`] or the error it carries.
@@ -519,12 +542,7 @@ impl Consumer {
         for msg in raw {
             match self.wrap(msg) {
                 Ok(m) => out.push(m),
-                Err(e) => self
-                    .inner
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push_back(e),
+                Err(e) => self.inner.pending.push_back(e),
             }
         }
         Ok(())

@@ -177,12 +177,7 @@ impl Stream for BatchStream {
                     return Poll::Ready(Some(Err(e)));
                 }
                 // Deliver the messages read before the error first.
-                this.consumer
-                    .inner
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push_front(e);
+                this.consumer.inner.pending.push_front(e);
                 return Poll::Ready(Some(Ok(this.take())));
             }
             if let Err(e) = this.fill() {
@@ -202,7 +197,7 @@ impl Stream for BatchStream {
                 // More came in between: go round again.
                 Ok(true) => continue,
                 Ok(false) => {
-                    if this.consumer.inner.pending_is_empty() {
+                    if this.consumer.inner.pending.is_empty() {
                         return Poll::Pending;
                     }
                 }
