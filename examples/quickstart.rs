@@ -8,7 +8,7 @@
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo run --example quickstart
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kafkit::{ClientConfig, Consumer, MockCluster, OffsetReset, Producer, Record};
 use serde::{Deserialize, Serialize};
@@ -82,23 +82,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .auto_offset_reset(OffsetReset::Earliest)?;
     let consumer = Consumer::new(&consumer_config)?;
     consumer.subscribe(&[&topic])?;
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // The iteration ends if nothing comes for 10 s.
     let mut read = 0;
-    while read < users.len() && Instant::now() < deadline {
-        match consumer.poll(Duration::from_millis(500)) {
-            Some(Ok(message)) => {
-                let user: User = message.json()?;
-                println!(
-                    "read {:>5} ({}) from partition {} offset {}",
-                    user.name,
-                    user.profession,
-                    message.partition(),
-                    message.offset()
-                );
-                read += 1;
+    for message in consumer.iter().idle_timeout(Duration::from_secs(10)) {
+        let message = match message {
+            Ok(message) => message,
+            Err(e) => {
+                eprintln!("consumer error: {e}");
+                continue;
             }
-            Some(Err(e)) => eprintln!("consumer error: {e}"),
-            None => {}
+        };
+        let user: User = message.json()?;
+        println!(
+            "read {:>5} ({}) from partition {} offset {}",
+            user.name,
+            user.profession,
+            message.partition(),
+            message.offset()
+        );
+        read += 1;
+        if read == users.len() {
+            break;
         }
     }
     consumer.close()?;

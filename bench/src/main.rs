@@ -3,9 +3,12 @@
 //! ```sh
 //! cargo run --release -p kafkit-bench -- producer [--messages N] [--size S] ...
 //! cargo run --release -p kafkit-bench -- producer --help
+//! cargo run --release -p kafkit-bench -- consumer [--messages N] [--size S] ...
+//! cargo run --release -p kafkit-bench -- consumer --help
 //! ```
 
 mod alloc;
+mod consumer;
 mod producer;
 
 #[global_allocator]
@@ -16,12 +19,15 @@ usage: kafkit-bench <subcommand> [options]
 
 subcommands:
   producer    producer throughput: kafkit against librdkafka used directly
-              (kafkit-bench producer --help for its options)";
+              (kafkit-bench producer --help for its options)
+  consumer    consumer throughput: kafkit's iterator, stream and batches against
+              librdkafka used directly (kafkit-bench consumer --help)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("producer") => producer::main(&args[1..]),
+        Some("consumer") => consumer::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             0
