@@ -310,3 +310,45 @@ async fn incremental_assign_and_unassign() {
     consumer.unassign().expect("unassign");
     assert!(consumer.assignment().expect("assignment").is_empty());
 }
+
+/// A stream that waits (its task is pending in `next()`) longer than
+/// `max.poll.interval.ms` stays in its group: no "max poll exceeded" error,
+/// the same member id, and it reads what comes next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_stream_stays_in_its_group() {
+    use futures::StreamExt;
+    let target = Target::mock(1);
+    let topic = target.topic("idle-stream", 1);
+    produce(&target, &topic, 0, 1, None).await;
+    let mut config = group_config(&target, &unique("g"));
+    config
+        .set("max.poll.interval.ms", "7000")
+        .expect("max.poll.interval.ms");
+    let consumer = Consumer::new(&config).expect("consumer");
+    consumer.subscribe(&[&topic]).expect("subscribe");
+    let mut stream = consumer.stream();
+    let first = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("first message")
+        .expect("stream")
+        .expect("message");
+    assert_eq!(first.offset(), 0);
+    let member = consumer.member_id().expect("member id");
+    // Twice the poll interval with nothing to read.
+    match tokio::time::timeout(Duration::from_secs(15), stream.next()).await {
+        Err(_) => {}
+        Ok(item) => panic!("an idle stream produced {item:?}"),
+    }
+    produce(&target, &topic, 1, 1, None).await;
+    let second = tokio::time::timeout(Duration::from_secs(20), stream.next())
+        .await
+        .expect("second message")
+        .expect("stream")
+        .expect("message, not an error");
+    assert_eq!(second.offset(), 1);
+    assert_eq!(
+        consumer.member_id().as_deref(),
+        Some(member.as_str()),
+        "same member"
+    );
+}

@@ -92,6 +92,10 @@ struct Inner {
     /// Set when closing is done: every operation fails.
     closed: AtomicBool,
     close_timeout: Duration,
+    /// How often a waiting stream re-polls librdkafka (half of
+    /// `max.poll.interval.ms`), so that an idle but attentive stream is not
+    /// taken for a stuck application and removed from its group.
+    keepalive: Duration,
     /// Errors met inside a batch, returned by the next read.
     pending: PendingErrors,
     /// Partitions paused through this consumer.
@@ -244,12 +248,22 @@ impl ConsumerBuilder {
             closing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             close_timeout: self.config.close_timeout_value(),
+            keepalive: keepalive_interval(&self.config),
             pending: PendingErrors::default(),
             paused: Mutex::new(BTreeSet::new()),
         });
         let _ = target.set(Arc::downgrade(&inner));
         Ok(Consumer { inner, owner: true })
     }
+}
+
+/// Half of `max.poll.interval.ms` (librdkafka's default: 300 000).
+fn keepalive_interval(config: &ClientConfig) -> Duration {
+    let max_poll = config
+        .get("max.poll.interval.ms")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(300_000);
+    Duration::from_millis((max_poll / 2).max(100))
 }
 
 /// The hook librdkafka calls on rebalances: it applies the change and tells
@@ -535,16 +549,14 @@ impl Consumer {
 
     /// One batch read into `out`; errors go to the pending list.
     fn read_batch(&self, wait: Duration, max: usize, out: &mut Vec<Message>) -> Result<(), Error> {
-        let mut raw = Vec::with_capacity(max);
         self.native()
-            .consume_batch(self.inner.queue.queue(), wait, max, &mut raw)
+            .consume_batch(self.inner.queue.queue(), wait, max, |msg| {
+                match self.wrap(msg) {
+                    Ok(m) => out.push(m),
+                    Err(e) => self.inner.pending.push_back(e),
+                }
+            })
             .map_err(kafka("consume batch"))?;
-        for msg in raw {
-            match self.wrap(msg) {
-                Ok(m) => out.push(m),
-                Err(e) => self.inner.pending.push_back(e),
-            }
-        }
         Ok(())
     }
 

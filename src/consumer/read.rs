@@ -48,6 +48,13 @@ impl Iterator for Iter<'_> {
     type Item = Result<Message, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // Messages are usually waiting: a read without a timeout is cheaper
+        // for librdkafka than a blocking one.
+        match self.consumer.poll(Duration::ZERO) {
+            Some(Err(Error::Closed(_))) => return None,
+            Some(item) => return Some(item),
+            None => {}
+        }
         let deadline = self.idle.map(|d| Instant::now() + d);
         loop {
             if self.consumer.is_closed() {
@@ -79,11 +86,38 @@ impl Iterator for Iter<'_> {
 /// that returns it, so dropping a pending `next()` loses nothing.
 pub struct MessageStream {
     consumer: Consumer,
+    keepalive: Keepalive,
+}
+
+/// While a stream waits, librdkafka sees no poll; past
+/// `max.poll.interval.ms` it would leave the group. A timer at half that
+/// interval makes the waiting task read (and so poll) again.
+#[derive(Default)]
+struct Keepalive(Option<Delay>);
+
+impl Keepalive {
+    /// Arms the timer if needed; true if it fired (the caller reads again).
+    fn fired(&mut self, every: Duration, cx: &mut Context<'_>) -> bool {
+        let timer = self.0.get_or_insert_with(|| Delay::new(every));
+        if Pin::new(timer).poll(cx).is_ready() {
+            self.0 = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn reset(&mut self) {
+        self.0 = None;
+    }
 }
 
 impl MessageStream {
     pub(super) fn new(consumer: Consumer) -> Self {
-        MessageStream { consumer }
+        MessageStream {
+            consumer,
+            keepalive: Keepalive::default(),
+        }
     }
 
     /// The consumer this stream reads from.
@@ -101,21 +135,27 @@ impl Stream for MessageStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.consumer.is_closed() {
-            return Poll::Ready(None);
-        }
-        if let Some(item) = this.try_read() {
-            return Poll::Ready(Some(item));
-        }
-        this.consumer.inner.wakers.register(cx.waker());
-        // The hook fires only when the queue goes from empty to non-empty:
-        // read again now that the waker is registered.
-        if this.consumer.is_closed() {
-            return Poll::Ready(None);
-        }
-        match this.try_read() {
-            Some(item) => Poll::Ready(Some(item)),
-            None => Poll::Pending,
+        loop {
+            if this.consumer.is_closed() {
+                return Poll::Ready(None);
+            }
+            if let Some(item) = this.try_read() {
+                this.keepalive.reset();
+                return Poll::Ready(Some(item));
+            }
+            this.consumer.inner.wakers.register(cx.waker());
+            // The hook fires only when the queue goes from empty to
+            // non-empty: read again now that the waker is registered.
+            if this.consumer.is_closed() {
+                return Poll::Ready(None);
+            }
+            if let Some(item) = this.try_read() {
+                this.keepalive.reset();
+                return Poll::Ready(Some(item));
+            }
+            if !this.keepalive.fired(this.consumer.inner.keepalive, cx) {
+                return Poll::Pending;
+            }
         }
     }
 }
@@ -128,6 +168,7 @@ pub struct BatchStream {
     batch: Vec<Message>,
     /// Started with the batch's first message.
     timer: Option<Delay>,
+    keepalive: Keepalive,
 }
 
 impl BatchStream {
@@ -139,6 +180,7 @@ impl BatchStream {
             within,
             batch: Vec::with_capacity(max),
             timer: None,
+            keepalive: Keepalive::default(),
         }
     }
 
@@ -150,6 +192,9 @@ impl BatchStream {
             .read_batch(Duration::ZERO, room, &mut self.batch)?;
         if before == 0 && !self.batch.is_empty() {
             self.timer = Some(Delay::new(self.within));
+        }
+        if self.batch.len() > before {
+            self.keepalive.reset();
         }
         Ok(self.batch.len() > before)
     }
@@ -197,7 +242,9 @@ impl Stream for BatchStream {
                 // More came in between: go round again.
                 Ok(true) => continue,
                 Ok(false) => {
-                    if this.consumer.inner.pending.is_empty() {
+                    if this.consumer.inner.pending.is_empty()
+                        && !this.keepalive.fired(this.consumer.inner.keepalive, cx)
+                    {
                         return Poll::Pending;
                     }
                 }

@@ -27,6 +27,12 @@ use super::{
     RawError,
 };
 
+thread_local! {
+    /// The message pointer array of batch reads, reused between calls.
+    static BATCH_BUF: std::cell::RefCell<Vec<*mut rd::rd_kafka_message_t>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// `RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS`.
 const ASSIGN_PARTITIONS: i32 = -175;
 
@@ -350,36 +356,55 @@ impl NativeClient {
         NativeMessage::from_raw(msg)
     }
 
-    /// Reads up to `max` messages from `queue` into `out`, waiting at most
-    /// `timeout` for the batch to fill. Returns how many were added.
+    /// Reads up to `max` messages from `queue`, waiting at most `timeout`
+    /// for the batch to fill, and hands each to `each`. Returns how many
+    /// were read.
     pub(crate) fn consume_batch(
         &self,
         queue: &NativeQueue,
         timeout: Duration,
         max: usize,
-        out: &mut Vec<NativeMessage>,
+        mut each: impl FnMut(NativeMessage),
     ) -> Result<usize, RawError> {
         if max == 0 {
             return Ok(0);
         }
-        let mut buf: Vec<*mut rd::rd_kafka_message_t> = vec![std::ptr::null_mut(); max];
-        // SAFETY: the queue is valid and buf has room for `max` pointers;
-        // each returned pointer is an owned message.
-        let n = unsafe {
-            rd::rd_kafka_consume_batch_queue(
-                queue.ptr.as_ptr(),
-                timeout_ms(timeout),
-                buf.as_mut_ptr(),
-                max,
-            )
-        };
-        if n < 0 {
-            // SAFETY: right after the failing call, on this thread.
-            return Err(RawError::from_code(unsafe { super::client::last_error() }));
-        }
-        let n = usize::try_from(n).unwrap_or(0).min(max);
-        out.extend(buf[..n].iter().filter_map(|&m| NativeMessage::from_raw(m)));
-        Ok(n)
+        BATCH_BUF.with(|cell| {
+            // A re-entrant call (from a rebalance listener) gets a new buffer.
+            let mut own = Vec::new();
+            let mut guard = cell.try_borrow_mut();
+            let buf = match guard.as_mut() {
+                Ok(b) => &mut **b,
+                Err(_) => &mut own,
+            };
+            buf.clear();
+            buf.resize(max, std::ptr::null_mut());
+            // SAFETY: the queue is valid and buf has room for `max` pointers;
+            // each returned pointer is an owned message.
+            let n = unsafe {
+                rd::rd_kafka_consume_batch_queue(
+                    queue.ptr.as_ptr(),
+                    timeout_ms(timeout),
+                    buf.as_mut_ptr(),
+                    max,
+                )
+            };
+            if n < 0 {
+                buf.clear();
+                // SAFETY: right after the failing call, on this thread.
+                return Err(RawError::from_code(unsafe { super::client::last_error() }));
+            }
+            let n = usize::try_from(n).unwrap_or(0).min(max);
+            // Should `each` read again on this thread, that call finds the
+            // buffer borrowed and uses its own.
+            for &m in &buf[..n] {
+                if let Some(m) = NativeMessage::from_raw(m) {
+                    each(m);
+                }
+            }
+            buf.clear();
+            Ok(n)
+        })
     }
 
     /// Commits offsets (None: the current positions), waiting for the result.
