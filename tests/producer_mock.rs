@@ -224,6 +224,55 @@ async fn purge_hands_records_back() {
 }
 
 #[tokio::test]
+async fn failed_delivery_hands_back_an_equal_record() {
+    let target = Target::mock(1);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    let topic = kafkit::Topic::new(target.topic("rebuilt", 2));
+    let producer = Producer::new(&target.config()).expect("producer");
+    producer
+        .send(Record::to(&topic).value("warmup"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    cluster.broker_down(1).expect("down");
+    let records = [
+        Record::to(&topic)
+            .key("k")
+            .value("v")
+            .header("h1", "x")
+            .null_header("h2")
+            .header("h1", "")
+            .partition(1)
+            .timestamp(1_700_000_000_123),
+        Record::to(&topic).key(Vec::new()),
+        Record::to(&topic).value(Vec::new()),
+        Record::to(&topic),
+    ];
+    let mut futures = Vec::new();
+    for record in &records {
+        futures.push(producer.send(record.clone()).await.expect("enqueue"));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    producer
+        .send_with_callback(records[0].clone(), move |result| {
+            let _ = tx.send(result);
+        })
+        .expect("enqueue");
+    producer.purge();
+    for (fut, record) in futures.into_iter().zip(&records) {
+        let err = fut.await.expect_err("purged");
+        assert_eq!(&err.record, record);
+    }
+    let result = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("callback called");
+    assert_eq!(result.expect_err("purged").record, records[0]);
+}
+
+#[tokio::test]
 async fn invalid_topic_name_is_a_clear_error() {
     let target = Target::mock(1);
     let producer = Producer::new(&target.config()).expect("producer");

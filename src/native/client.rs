@@ -124,16 +124,21 @@ impl NativeClient {
         }
     }
 
-    /// Enqueues one message with `rd_kafka_produceva`. The payload is not
-    /// copied: the caller keeps it alive until the delivery report.
+    /// Enqueues one message with `rd_kafka_produceva`. librdkafka copies
+    /// the key, the value and the headers during the call
+    /// (`RD_KAFKA_MSG_F_COPY`), so the caller's buffers are free to go as
+    /// soon as it returns.
     pub(crate) fn produce(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
-        let mut vus: [rd::rd_kafka_vu_t; 8] = [vu_end(); 8];
+        let mut vus: [rd::rd_kafka_vu_t; 9] = [vu_end(); 9];
         let mut n = 0;
         vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT;
         vus[n].u.rkt = args.topic.ptr.as_ptr();
         n += 1;
         vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_PARTITION;
         vus[n].u.i32_ = args.partition;
+        n += 1;
+        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_MSGFLAGS;
+        vus[n].u.i32_ = rd::RD_KAFKA_MSG_F_COPY;
         n += 1;
         if let Some(value) = args.value {
             vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE;
@@ -165,12 +170,11 @@ impl NativeClient {
             vus[n].u.headers = h.ptr.as_ptr();
             n += 1;
         }
-        // Message flags 0: no copy, no free. The payload stays owned by the
-        // caller, who keeps it alive until the delivery report arrives.
         // SAFETY: the handle is valid; `vus[..n]` is a properly tagged array
         // whose pointers (topic handle, key, value, headers) are valid for the
-        // call; the value is only read by librdkafka until its delivery
-        // report, which the caller guarantees by keeping the buffer alive.
+        // call. With RD_KAFKA_MSG_F_COPY librdkafka copies the value (the key
+        // is always copied) into the message it allocates, so neither buffer
+        // is read after the call returns.
         let error = unsafe { rd::rd_kafka_produceva(self.ptr.as_ptr(), vus.as_ptr(), n) };
         if error.is_null() {
             // On success librdkafka owns the headers.

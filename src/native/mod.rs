@@ -22,7 +22,7 @@ pub(crate) use client::{
     ClientKind, NativeClient, NativeHeaders, NativeTopic, ProduceArgs, LIVE_CLIENTS, PARTITION_UA,
 };
 pub(crate) use conf::NativeConf;
-pub(crate) use event::{DrBuffer, NativeEvent, NativeQueue};
+pub(crate) use event::{DeliveryView, DrBuffer, NativeEvent, NativeQueue};
 pub(crate) use message::NativeMessage;
 pub(crate) use mock::NativeMock;
 

@@ -12,17 +12,17 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use delivery::DeliveryFuture;
-pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp};
+pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp, Topic};
 
-use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
+use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
-    event_type, ClientKind, DrBuffer, NativeEvent, NativeHeaders, NativeTopic, ProduceArgs,
-    RawError, PARTITION_UA,
+    event_type, ClientKind, DeliveryView, DrBuffer, NativeEvent, NativeHeaders, NativeTopic,
+    ProduceArgs, RawError, PARTITION_UA,
 };
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
-use delivery::{lock, Callback, Completions, Slots, ThreadWaker, Waiter};
+use delivery::{Callback, Failure, Origin, Report, Slots, ThreadWaker};
 
 /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
 const QUEUE_FULL: i32 = -184;
@@ -37,11 +37,10 @@ const PURGE_WAIT: Duration = Duration::from_secs(5);
 /// State shared by the producer handles, their delivery futures and the
 /// dispatcher thread.
 pub(crate) struct Shared {
-    // Field order is drop order: topic handles go before the client, and the
-    // records (whose buffers librdkafka may read until it is destroyed) after.
+    // Field order is drop order: topic handles go before the client.
     topics: RwLock<HashMap<String, NativeTopic>>,
     core: ClientCore,
-    pub(crate) slots: Mutex<Slots>,
+    pub(crate) slots: Slots,
     scratch: Mutex<Scratch>,
     space_waiters: Mutex<Vec<Waker>>,
     space_waiting: AtomicUsize,
@@ -54,9 +53,8 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Scratch {
     messages: DrBuffer,
-    done: Completions,
-    /// Delivered records, freed after the slot lock is released.
-    spent: Vec<Record>,
+    /// Slots freed while serving a batch, released together.
+    freed: Vec<u32>,
 }
 
 impl Dispatch for Shared {
@@ -83,59 +81,33 @@ impl Dispatch for Shared {
 impl Shared {
     fn deliver(&self, event: &NativeEvent) {
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Scratch {
-            messages,
-            done,
-            spent,
-        } = &mut *scratch;
-        {
-            let mut slots = lock(&self.slots);
-            event.for_each_delivery(messages, |dr| {
-                let code = dr.err();
-                if code == PURGE_QUEUE || code == PURGE_INFLIGHT {
+        let Scratch { messages, freed } = &mut *scratch;
+        event.for_each_delivery_batch(messages, |batch| {
+            // Counted first, so that a resolved future never sees its record
+            // still in flight.
+            self.slots.count_reported(batch.len());
+            for dr in batch.iter() {
+                let (ts_type, timestamp) = dr.timestamp();
+                let report = Report {
+                    err: dr.err(),
+                    partition: dr.partition(),
+                    offset: dr.offset(),
+                    ts_type,
+                    timestamp,
+                };
+                if report.err == PURGE_QUEUE || report.err == PURGE_INFLIGHT {
                     self.purged.fetch_add(1, Ordering::Relaxed);
                 }
-                let found = slots.complete(
-                    dr.opaque(),
-                    |mut record| {
-                        if code == 0 {
-                            let (ts_type, ts) = dr.timestamp();
-                            let topic = std::mem::take(&mut record.topic);
-                            spent.push(record);
-                            Ok(RecordMetadata {
-                                topic,
-                                partition: dr.partition(),
-                                offset: dr.offset(),
-                                timestamp: Timestamp::from_raw(ts_type, ts),
-                            })
-                        } else {
-                            Err(ProduceError {
-                                error: Error::Kafka(KafkaError::from_raw(
-                                    "delivery",
-                                    RawError {
-                                        message: dr.errstr(),
-                                        ..RawError::from_code(code)
-                                    },
-                                )),
-                                record,
-                            })
-                        }
-                    },
-                    done,
-                );
+                let found = self
+                    .slots
+                    .complete(dr.opaque(), &report, || failure_of(&dr), freed);
                 if !found {
                     tracing::error!(slot = dr.opaque(), "delivery report for an unknown slot");
                 }
-            });
-        }
-        for waker in done.wakers.drain(..) {
-            waker.wake();
-        }
-        for (callback, result) in done.callbacks.drain(..) {
-            guarded("delivery callback", || callback(result));
-        }
-        done.garbage.clear();
-        spent.clear();
+            }
+            self.slots.release_all(freed);
+            freed.clear();
+        });
     }
 
     fn wake_space_waiters(&self) {
@@ -160,9 +132,14 @@ impl Shared {
         self.space_waiting.store(list.len(), Ordering::Release);
     }
 
-    /// Enqueues one record; on failure hands back the record, the waiter and
-    /// the raw error.
-    fn enqueue(&self, record: Record, waiter: Waiter) -> Result<usize, (RawError, Record, Waiter)> {
+    /// Enqueues one record (with its callback, if any). On success returns
+    /// its slot and the record, whose buffers librdkafka has copied; on
+    /// failure the raw error and the record.
+    fn enqueue(
+        &self,
+        record: Record,
+        callback: Option<Callback>,
+    ) -> Result<(u32, Record), (RawError, Record)> {
         if self.closed.load(Ordering::Acquire) {
             return Err((
                 RawError {
@@ -170,19 +147,18 @@ impl Shared {
                     ..RawError::from_code(DESTROY)
                 },
                 record,
-                waiter,
             ));
         }
         let mut topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
         if !topics.contains_key(record.topic.as_str()) {
             drop(topics);
             if let Err(e) = self.ensure_topic(&record.topic) {
-                return Err((e, record, waiter));
+                return Err((e, record));
             }
             topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
         }
         let Some(topic) = topics.get(record.topic.as_str()) else {
-            return Err((RawError::from_code(-188), record, waiter));
+            return Err((RawError::from_code(-188), record));
         };
         let headers = if record.headers.is_empty() {
             None
@@ -193,27 +169,34 @@ impl Shared {
             }
             Some(h)
         };
-        let mut slots = lock(&self.slots);
-        let idx = slots.insert(record, waiter);
-        let produced = match slots.record(idx) {
-            Some(r) => self.core.native.produce(ProduceArgs {
-                topic,
-                partition: r.partition.unwrap_or(PARTITION_UA),
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                timestamp: r.timestamp.unwrap_or(0),
-                headers,
-                opaque: idx,
-            }),
-            None => Err(RawError::from_code(-186)),
+        let Some(idx) = self.slots.insert(callback) else {
+            return Err((
+                RawError {
+                    message: "too many records in flight".into(),
+                    ..RawError::from_code(QUEUE_FULL)
+                },
+                record,
+            ));
         };
+        let produced = self.core.native.produce(ProduceArgs {
+            topic,
+            partition: record.partition.unwrap_or(PARTITION_UA),
+            key: record.key.as_deref(),
+            value: record.value.as_deref(),
+            timestamp: record.timestamp.unwrap_or(0),
+            headers,
+            opaque: idx as usize,
+        });
+        drop(topics);
         match produced {
-            Ok(()) => Ok(idx),
-            Err(e) => match slots.remove(idx) {
-                Some((record, waiter)) => Err((e, record, waiter)),
-                // Unreachable: the slot was inserted above under this lock.
-                None => Err((e, Record::to(String::new()), Waiter::Detached)),
-            },
+            Ok(()) => {
+                self.slots.count_sent();
+                Ok((idx, record))
+            }
+            Err(e) => {
+                self.slots.cancel(idx);
+                Err((e, record))
+            }
         }
     }
 
@@ -261,6 +244,30 @@ fn validate_topic_name(name: &str) -> Result<(), RawError> {
         )));
     }
     Ok(())
+}
+
+/// The error and record data of a failed delivery report.
+fn failure_of(dr: &DeliveryView<'_>) -> Failure {
+    let code = dr.err();
+    let mut headers = Vec::new();
+    dr.for_each_header(|name, value| {
+        headers.push(Header {
+            name: name.to_string(),
+            value: value.map(<[u8]>::to_vec),
+        })
+    });
+    Failure {
+        error: Error::Kafka(KafkaError::from_raw(
+            "delivery",
+            RawError {
+                message: dr.errstr(),
+                ..RawError::from_code(code)
+            },
+        )),
+        key: dr.key().map(<[u8]>::to_vec),
+        value: dr.payload().map(<[u8]>::to_vec),
+        headers,
+    }
 }
 
 fn produce_error(op: &'static str, raw: RawError, record: Record) -> ProduceError {
@@ -333,7 +340,7 @@ impl ProducerBuilder {
         let shared = Arc::new(Shared {
             topics: RwLock::new(HashMap::new()),
             core,
-            slots: Mutex::new(Slots::new()),
+            slots: Slots::new(),
             scratch: Mutex::new(Scratch::default()),
             space_waiters: Mutex::new(Vec::new()),
             space_waiting: AtomicUsize::new(0),
@@ -388,9 +395,13 @@ impl Producer {
     /// Enqueues a record without waiting: a full queue is an error with code
     /// [`ErrorCode::QueueFull`] that hands the record back.
     pub fn try_send(&self, record: Record) -> Result<DeliveryFuture, ProduceError> {
-        match self.shared().enqueue(record, Waiter::Idle) {
-            Ok(idx) => Ok(DeliveryFuture::new(self.shared().clone(), idx)),
-            Err((raw, record, _)) => Err(produce_error("produce", raw, record)),
+        match self.shared().enqueue(record, None) {
+            Ok((idx, record)) => Ok(DeliveryFuture::new(
+                self.shared().clone(),
+                idx,
+                Origin::from_sent(record),
+            )),
+            Err((raw, record)) => Err(produce_error("produce", raw, record)),
         }
     }
 
@@ -403,10 +414,11 @@ impl Producer {
         record: Record,
         on_delivery: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> Result<(), ProduceError> {
-        let callback: Callback = Box::new(on_delivery);
-        match self.shared().enqueue(record, Waiter::Callback(callback)) {
+        let origin = Origin::of(&record);
+        let callback: Callback = Box::new(move |outcome| on_delivery(origin.finish(outcome)));
+        match self.shared().enqueue(record, Some(callback)) {
             Ok(_) => Ok(()),
-            Err((raw, record, _)) => Err(produce_error("produce", raw, record)),
+            Err((raw, record)) => Err(produce_error("produce", raw, record)),
         }
     }
 
@@ -475,7 +487,7 @@ impl Producer {
 
     /// Records sent and not yet reported delivered or failed.
     pub fn in_flight(&self) -> usize {
-        lock(&self.shared().slots).in_flight()
+        self.shared().slots.in_flight()
     }
 
     /// The latest statistics report (needs `statistics.interval.ms`).
@@ -535,23 +547,13 @@ impl Drop for Handle {
                 tracing::error!("the producer's dispatcher thread panicked");
             }
         }
-        // Reports that can no longer arrive must not leave futures hanging.
-        let mut done = Completions::default();
-        lock(&self.shared.slots).fail_all(
-            |record| {
-                Err(ProduceError {
-                    error: Error::kafka_code("delivery", DESTROY),
-                    record,
-                })
-            },
-            &mut done,
-        );
-        for waker in done.wakers {
-            waker.wake();
+        // Serve the reports that arrived after the dispatcher stopped, then
+        // fail the ones that can no longer arrive, so no future is left
+        // hanging.
+        while let Some(event) = self.shared.core.main_queue.poll(Duration::ZERO) {
+            self.shared.serve(event);
         }
-        for (callback, result) in done.callbacks {
-            guarded("delivery callback", || callback(result));
-        }
+        self.shared.slots.fail_all();
     }
 }
 
@@ -566,15 +568,21 @@ impl Future for SendFuture<'_> {
     type Output = Result<DeliveryFuture, ProduceError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let shared = self.producer.shared().clone();
+        let shared = self.producer.shared();
         let Some(mut record) = self.record.take() else {
             panic!("SendFuture polled after completion");
         };
         let mut registered = false;
         loop {
-            match shared.enqueue(record, Waiter::Idle) {
-                Ok(idx) => return Poll::Ready(Ok(DeliveryFuture::new(shared, idx))),
-                Err((raw, back, _)) if raw.code == QUEUE_FULL => {
+            match shared.enqueue(record, None) {
+                Ok((idx, record)) => {
+                    return Poll::Ready(Ok(DeliveryFuture::new(
+                        shared.clone(),
+                        idx,
+                        Origin::from_sent(record),
+                    )))
+                }
+                Err((raw, back)) if raw.code == QUEUE_FULL => {
                     if registered {
                         self.record = Some(back);
                         return Poll::Pending;
@@ -585,9 +593,7 @@ impl Future for SendFuture<'_> {
                     registered = true;
                     record = back;
                 }
-                Err((raw, back, _)) => {
-                    return Poll::Ready(Err(produce_error("produce", raw, back)))
-                }
+                Err((raw, back)) => return Poll::Ready(Err(produce_error("produce", raw, back))),
             }
         }
     }

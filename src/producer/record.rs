@@ -1,6 +1,9 @@
 //! What a producer sends and what it gets back.
 
+use std::borrow::Borrow;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -15,12 +18,148 @@ pub struct Header {
     pub value: Option<Vec<u8>>,
 }
 
+/// A topic name that is cheap to clone (a shared string).
+///
+/// [`Record::to`] accepts a `&str` or a `String` too, but then allocates a
+/// new name for every record. Building the `Topic` once and handing a
+/// reference or a clone to each record sends without allocating a name, and
+/// the [`RecordMetadata`] of each delivery shares the same string.
+///
+/// ```
+/// use kafkit::{Record, Topic};
+///
+/// let users = Topic::new("users");
+/// let a = Record::to(&users).value("alice");
+/// let b = Record::to(&users).value("bob");
+/// assert_eq!(a.topic(), "users");
+/// assert_eq!(users, "users");
+/// # let _ = b;
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Topic(Arc<str>);
+
+impl Topic {
+    /// A topic name. The name is checked when a record is sent to it.
+    pub fn new(name: impl Into<Topic>) -> Self {
+        name.into()
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Topic {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Topic {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Topic {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for Topic {
+    fn from(name: &str) -> Self {
+        Topic(Arc::from(name))
+    }
+}
+
+impl From<String> for Topic {
+    fn from(name: String) -> Self {
+        Topic(Arc::from(name))
+    }
+}
+
+impl From<&String> for Topic {
+    fn from(name: &String) -> Self {
+        Topic(Arc::from(name.as_str()))
+    }
+}
+
+impl From<Arc<str>> for Topic {
+    fn from(name: Arc<str>) -> Self {
+        Topic(name)
+    }
+}
+
+impl From<&Topic> for Topic {
+    fn from(topic: &Topic) -> Self {
+        topic.clone()
+    }
+}
+
+impl From<Topic> for String {
+    fn from(topic: Topic) -> Self {
+        topic.0.to_string()
+    }
+}
+
+impl PartialEq<str> for Topic {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Topic {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Topic {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Topic> for str {
+    fn eq(&self, other: &Topic) -> bool {
+        self == &*other.0
+    }
+}
+
+impl PartialEq<Topic> for &str {
+    fn eq(&self, other: &Topic) -> bool {
+        *self == &*other.0
+    }
+}
+
+impl PartialEq<Topic> for String {
+    fn eq(&self, other: &Topic) -> bool {
+        **self == *other.0
+    }
+}
+
 /// A record to produce: topic, optional key, value, headers, partition and
 /// timestamp.
 ///
-/// The producer does not copy the key and value buffers: it keeps the record
-/// until the broker acknowledges it, and a failed delivery hands the whole
-/// record back, so nothing is lost.
+/// Sending copies the key, value and headers into librdkafka's queue and
+/// drops the record at once, on the sending thread. If the delivery fails,
+/// the record is rebuilt from that copy and handed back whole, so nothing is
+/// lost.
 ///
 /// ```
 /// use kafkit::Record;
@@ -34,7 +173,7 @@ pub struct Header {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Record {
-    pub(crate) topic: String,
+    pub(crate) topic: Topic,
     pub(crate) key: Option<Vec<u8>>,
     pub(crate) value: Option<Vec<u8>>,
     pub(crate) headers: Vec<Header>,
@@ -44,7 +183,10 @@ pub struct Record {
 
 impl Record {
     /// A record for `topic` with no key, no value and no headers.
-    pub fn to(topic: impl Into<String>) -> Self {
+    ///
+    /// Pass a [`Topic`] (or `&Topic`) to avoid allocating the name for
+    /// every record.
+    pub fn to(topic: impl Into<Topic>) -> Self {
         Record {
             topic: topic.into(),
             key: None,
@@ -114,6 +256,11 @@ impl Record {
 
     /// The topic.
     pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The topic, as the shared name.
+    pub fn topic_name(&self) -> &Topic {
         &self.topic
     }
 
@@ -194,7 +341,7 @@ impl Timestamp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
     /// The topic.
-    pub topic: String,
+    pub topic: Topic,
     /// The partition.
     pub partition: i32,
     /// The record's offset in the partition (-1 when `acks=0`).
