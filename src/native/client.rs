@@ -1,6 +1,7 @@
 //! `rd_kafka_t` (a client instance), `rd_kafka_topic_t` and producer headers.
 
 use std::ffi::CString;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -129,53 +130,85 @@ impl NativeClient {
     /// (`RD_KAFKA_MSG_F_COPY`), so the caller's buffers are free to go as
     /// soon as it returns.
     pub(crate) fn produce(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
-        let mut vus: [rd::rd_kafka_vu_t; 9] = [vu_end(); 9];
+        use rd::rd_kafka_vtype_t as T;
+        use rd::rd_kafka_vu_s__bindgen_ty_1 as U;
+        let mem = |bytes: &[u8]| U {
+            mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
+                ptr: bytes.as_ptr() as *mut c_void,
+                size: bytes.len(),
+            },
+        };
+        // Only the entries in use are written (each one whole): filling all
+        // of them first costs more than the rest of this function.
+        let mut vus = [const { MaybeUninit::<rd::rd_kafka_vu_t>::uninit() }; 8];
         let mut n = 0;
-        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT;
-        vus[n].u.rkt = args.topic.ptr.as_ptr();
-        n += 1;
-        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_PARTITION;
-        vus[n].u.i32_ = args.partition;
-        n += 1;
-        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_MSGFLAGS;
-        vus[n].u.i32_ = rd::RD_KAFKA_MSG_F_COPY;
-        n += 1;
+        let mut push = |vtype: T, u: U| {
+            if let Some(slot) = vus.get_mut(n) {
+                slot.write(rd::rd_kafka_vu_t { vtype, u });
+                n += 1;
+            }
+        };
+        push(
+            T::RD_KAFKA_VTYPE_RKT,
+            U {
+                rkt: args.topic.ptr.as_ptr(),
+            },
+        );
+        push(
+            T::RD_KAFKA_VTYPE_PARTITION,
+            U {
+                i32_: args.partition,
+            },
+        );
+        push(
+            T::RD_KAFKA_VTYPE_MSGFLAGS,
+            U {
+                i32_: rd::RD_KAFKA_MSG_F_COPY,
+            },
+        );
         if let Some(value) = args.value {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE;
-            vus[n].u.mem = rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
-                ptr: value.as_ptr() as *mut c_void,
-                size: value.len(),
-            };
-            n += 1;
+            push(T::RD_KAFKA_VTYPE_VALUE, mem(value));
         }
         if let Some(key) = args.key {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_KEY;
-            vus[n].u.mem = rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
-                ptr: key.as_ptr() as *mut c_void,
-                size: key.len(),
-            };
-            n += 1;
+            push(T::RD_KAFKA_VTYPE_KEY, mem(key));
         }
-        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_OPAQUE;
-        vus[n].u.ptr = args.opaque as *mut c_void;
-        n += 1;
+        push(
+            T::RD_KAFKA_VTYPE_OPAQUE,
+            U {
+                ptr: args.opaque as *mut c_void,
+            },
+        );
         if args.timestamp != 0 {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_TIMESTAMP;
-            vus[n].u.i64_ = args.timestamp;
-            n += 1;
+            push(
+                T::RD_KAFKA_VTYPE_TIMESTAMP,
+                U {
+                    i64_: args.timestamp,
+                },
+            );
         }
         let headers = args.headers;
         if let Some(h) = &headers {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_HEADERS;
-            vus[n].u.headers = h.ptr.as_ptr();
-            n += 1;
+            push(
+                T::RD_KAFKA_VTYPE_HEADERS,
+                U {
+                    headers: h.ptr.as_ptr(),
+                },
+            );
         }
-        // SAFETY: the handle is valid; `vus[..n]` is a properly tagged array
-        // whose pointers (topic handle, key, value, headers) are valid for the
-        // call. With RD_KAFKA_MSG_F_COPY librdkafka copies the value (the key
-        // is always copied) into the message it allocates, so neither buffer
-        // is read after the call returns.
-        let error = unsafe { rd::rd_kafka_produceva(self.ptr.as_ptr(), vus.as_ptr(), n) };
+        // SAFETY: the handle is valid; `vus[..n]` are initialised, properly
+        // tagged entries (MaybeUninit<T> has T's layout) whose pointers
+        // (topic handle, key, value, headers) are valid for the call, and
+        // librdkafka reads only those n entries, each through the union
+        // field its tag names. With RD_KAFKA_MSG_F_COPY librdkafka copies
+        // the value (the key is always copied) into the message it
+        // allocates, so neither buffer is read after the call returns.
+        let error = unsafe {
+            rd::rd_kafka_produceva(
+                self.ptr.as_ptr(),
+                vus.as_ptr() as *const rd::rd_kafka_vu_t,
+                n,
+            )
+        };
         if error.is_null() {
             // On success librdkafka owns the headers.
             if let Some(h) = headers {
@@ -309,13 +342,6 @@ unsafe fn last_error() -> i32 {
     }
     // SAFETY: reads a thread-local integer; no preconditions.
     unsafe { rd_kafka_last_error() }
-}
-
-fn vu_end() -> rd::rd_kafka_vu_t {
-    rd::rd_kafka_vu_t {
-        vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END,
-        u: rd::rd_kafka_vu_s__bindgen_ty_1 { _pad: [0; 64] },
-    }
 }
 
 /// An owned `rd_kafka_topic_t`.
