@@ -12,14 +12,17 @@
 //! - a slot's life is one atomic state word; the report itself (partition,
 //!   offset, timestamp, error code) is written in plain atomics before the
 //!   state turns `READY`, which publishes it;
-//! - the rare parts (a task's waker, a callback, the data of a failed record)
-//!   sit behind a per-slot mutex that only their owners touch, so it is
-//!   never contended on the common path.
+//! - a task's waker or a callback sits behind a per-slot mutex that is not
+//!   touched at all when a future is polled only once it is ready; the data
+//!   of failed records go to a shared table, as failures are rare;
+//! - a slot fills one cache line, so handing it from one thread to another
+//!   moves one line and disturbs no other slot.
 //!
 //! A task is woken only if it polled a future that was not ready yet, so a
 //! window of futures awaited in order costs one wake-up per wait, not one
 //! per record.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -142,7 +145,8 @@ impl Origin {
     }
 }
 
-/// Slot states.
+/// Slot states, in the low byte of the state word. A READY word also holds
+/// the timestamp type of the report in its second byte.
 mod state {
     /// In the free stack.
     pub const FREE: u32 = 0;
@@ -156,16 +160,58 @@ mod state {
     pub const DETACHED: u32 = 4;
     /// The report is in the slot, waiting for the future to take it.
     pub const READY: u32 = 5;
+
+    /// The state of a state word.
+    pub fn of(word: u32) -> u32 {
+        word & 0xff
+    }
+
+    /// A READY word with the report's timestamp type.
+    pub fn ready(ts_type: i32) -> u32 {
+        READY | ((ts_type as u32 & 0xff) << 8)
+    }
+
+    /// The timestamp type of a READY word.
+    pub fn ts_type(word: u32) -> i32 {
+        ((word >> 8) & 0xff) as i32
+    }
 }
 
-/// The parts of a slot that are not plain numbers.
+/// Who is told about a slot's outcome, besides what the state says.
 #[derive(Default)]
-struct Side {
-    waker: Option<Waker>,
-    callback: Option<Callback>,
-    failure: Option<Box<Failure>>,
+enum Side {
+    #[default]
+    Empty,
+    /// The task waiting on the slot's future.
+    Waker(Waker),
+    /// The callback of a record sent with one.
+    Callback(Callback),
 }
 
+impl Side {
+    fn take_waker(&mut self) -> Option<Waker> {
+        match std::mem::take(self) {
+            Side::Waker(waker) => Some(waker),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    fn take_callback(&mut self) -> Option<Callback> {
+        match std::mem::take(self) {
+            Side::Callback(callback) => Some(callback),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+}
+
+/// One record in flight, on a cache line of its own.
+#[repr(align(64))]
 #[derive(Default)]
 struct Slot {
     state: AtomicU32,
@@ -173,7 +219,6 @@ struct Slot {
     next_free: AtomicU32,
     err: AtomicI32,
     partition: AtomicI32,
-    ts_type: AtomicI32,
     offset: AtomicI64,
     timestamp: AtomicI64,
     side: Mutex<Side>,
@@ -228,6 +273,8 @@ pub(crate) struct Slots {
     sent: CacheLine<AtomicUsize>,
     /// Records reported (written by the dispatcher).
     reported: CacheLine<AtomicUsize>,
+    /// The data of failed records, by slot, until their futures take them.
+    failures: Mutex<HashMap<u32, Box<Failure>>>,
 }
 
 impl Slots {
@@ -238,7 +285,12 @@ impl Slots {
             fresh: CacheLine::default(),
             sent: CacheLine::default(),
             reported: CacheLine::default(),
+            failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn failures(&self) -> MutexGuard<'_, HashMap<u32, Box<Failure>>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn get(&self, idx: u32) -> Option<&Slot> {
@@ -274,7 +326,7 @@ impl Slots {
         let slot = self.get(idx)?;
         let next = match callback {
             Some(callback) => {
-                slot.side().callback = Some(callback);
+                *slot.side() = Side::Callback(callback);
                 state::CALLBACK
             }
             None => state::IDLE,
@@ -289,8 +341,8 @@ impl Slots {
     /// callback, if any, is dropped without being called.
     pub(crate) fn cancel(&self, idx: u32) {
         if let Some(slot) = self.get(idx) {
-            let callback = slot.side().callback.take();
-            drop(callback);
+            let side = std::mem::take(&mut *slot.side());
+            drop(side);
             self.release(idx, slot);
         }
     }
@@ -314,10 +366,10 @@ impl Slots {
         else {
             return false;
         };
-        match slot.state.load(Ordering::Acquire) {
+        match state::of(slot.state.load(Ordering::Acquire)) {
             state::CALLBACK => {
                 // The callback's record has no future: the slot is ours alone.
-                let callback = slot.side().callback.take();
+                let callback = slot.side().take_callback();
                 slot.state.store(state::FREE, Ordering::Relaxed);
                 freed.push(idx);
                 let outcome = outcome_of(report, failure);
@@ -331,23 +383,25 @@ impl Slots {
         }
         if report.err != 0 {
             let failure = Box::new(failure());
-            slot.side().failure = Some(failure);
+            self.failures().insert(idx, failure);
         }
         slot.err.store(report.err, Ordering::Relaxed);
         slot.partition.store(report.partition, Ordering::Relaxed);
         slot.offset.store(report.offset, Ordering::Relaxed);
-        slot.ts_type.store(report.ts_type, Ordering::Relaxed);
         slot.timestamp.store(report.timestamp, Ordering::Relaxed);
-        match slot.state.swap(state::READY, Ordering::AcqRel) {
+        let ready = state::ready(report.ts_type);
+        match state::of(slot.state.swap(ready, Ordering::AcqRel)) {
             state::TASK => {
-                let waker = slot.side().waker.take();
+                let waker = slot.side().take_waker();
                 if let Some(waker) = waker {
                     waker.wake();
                 }
             }
             state::DETACHED => {
-                let failure = slot.side().failure.take();
-                drop(failure);
+                if report.err != 0 {
+                    let failure = self.failures().remove(&idx);
+                    drop(failure);
+                }
                 slot.state.store(state::FREE, Ordering::Relaxed);
                 freed.push(idx);
             }
@@ -362,19 +416,19 @@ impl Slots {
         let Some(slot) = self.get(idx) else {
             return Some(Err(Box::new(Failure::bare(DESTROY))));
         };
-        let current = slot.state.load(Ordering::Acquire);
-        if current == state::READY {
-            return Some(self.take_ready(idx, slot, *registered));
+        let word = slot.state.load(Ordering::Acquire);
+        if state::of(word) == state::READY {
+            return Some(self.take_ready(idx, slot, word, *registered));
         }
         {
             let mut side = slot.side();
-            match &side.waker {
-                Some(w) if w.will_wake(waker) => {}
-                _ => side.waker = Some(waker.clone()),
+            match &*side {
+                Side::Waker(w) if w.will_wake(waker) => {}
+                _ => *side = Side::Waker(waker.clone()),
             }
         }
         *registered = true;
-        let now = if current == state::IDLE {
+        let now = if state::of(word) == state::IDLE {
             match slot.state.compare_exchange(
                 state::IDLE,
                 state::TASK,
@@ -389,31 +443,28 @@ impl Slots {
             // waker: if it took the old one, this load sees READY.
             slot.state.load(Ordering::Acquire)
         };
-        (now == state::READY).then(|| self.take_ready(idx, slot, true))
+        (state::of(now) == state::READY).then(|| self.take_ready(idx, slot, now, true))
     }
 
-    /// Takes the outcome of a READY slot and frees the slot.
-    fn take_ready(&self, idx: u32, slot: &Slot, registered: bool) -> Outcome {
+    /// Takes the outcome of a READY slot (`word` is its state word) and
+    /// frees the slot.
+    fn take_ready(&self, idx: u32, slot: &Slot, word: u32, registered: bool) -> Outcome {
+        if registered {
+            let waker = slot.side().take_waker();
+            drop(waker);
+        }
         let err = slot.err.load(Ordering::Relaxed);
         let outcome = if err == 0 {
-            if registered {
-                let waker = slot.side().waker.take();
-                drop(waker);
-            }
             Ok(Delivered {
                 partition: slot.partition.load(Ordering::Relaxed),
                 offset: slot.offset.load(Ordering::Relaxed),
                 timestamp: Timestamp::from_raw(
-                    slot.ts_type.load(Ordering::Relaxed),
+                    state::ts_type(word),
                     slot.timestamp.load(Ordering::Relaxed),
                 ),
             })
         } else {
-            let (failure, waker) = {
-                let mut side = slot.side();
-                (side.failure.take(), side.waker.take())
-            };
-            drop(waker);
+            let failure = self.failures().remove(&idx);
             Err(failure.unwrap_or_else(|| Box::new(Failure::bare(err))))
         };
         self.release(idx, slot);
@@ -427,14 +478,14 @@ impl Slots {
             return;
         };
         if registered {
-            let waker = slot.side().waker.take();
+            let waker = slot.side().take_waker();
             drop(waker);
         }
         let mut current = slot.state.load(Ordering::Acquire);
         loop {
-            match current {
+            match state::of(current) {
                 state::READY => {
-                    drop(self.take_ready(idx, slot, registered));
+                    drop(self.take_ready(idx, slot, current, false));
                     return;
                 }
                 state::IDLE | state::TASK => {
@@ -469,7 +520,7 @@ impl Slots {
             let pending = u32::try_from(idx)
                 .ok()
                 .and_then(|i| self.get(i))
-                .map(|slot| slot.state.load(Ordering::Acquire))
+                .map(|slot| state::of(slot.state.load(Ordering::Acquire)))
                 .is_some_and(|s| {
                     matches!(
                         s,
@@ -675,6 +726,11 @@ impl Wake for ThreadWaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slot_fills_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+    }
 
     #[test]
     fn locate_covers_every_index_once() {
