@@ -273,6 +273,35 @@ async fn failed_delivery_hands_back_an_equal_record() {
 }
 
 #[tokio::test]
+async fn many_topics_interleaved_each_get_their_records() {
+    let target = Target::mock(1);
+    // More topics than the producer keeps in its lock-free slots.
+    let topics: Vec<kafkit::Topic> = (0..40)
+        .map(|i| kafkit::Topic::new(target.topic(&format!("many{i}"), 1)))
+        .collect();
+    let producer = Producer::new(&target.config()).expect("producer");
+    let mut futures = Vec::new();
+    for round in 0..3 {
+        for topic in topics.iter().chain(topics.iter().rev()) {
+            let fut = producer
+                .send(Record::to(topic).value(format!("{round}")))
+                .await
+                .expect("enqueue");
+            futures.push((topic.clone(), fut));
+        }
+    }
+    let mut per_topic = std::collections::HashMap::new();
+    for (topic, fut) in futures {
+        let meta = fut.await.expect("delivered");
+        assert_eq!(meta.topic, topic);
+        let next = per_topic.entry(topic).or_insert(0i64);
+        assert_eq!(meta.offset, *next);
+        *next += 1;
+    }
+    assert!(per_topic.values().all(|&n| n == 6));
+}
+
+#[tokio::test]
 async fn invalid_topic_name_is_a_clear_error() {
     let target = Target::mock(1);
     let producer = Producer::new(&target.config()).expect("producer");

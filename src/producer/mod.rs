@@ -2,13 +2,12 @@
 
 mod delivery;
 mod record;
+mod topics;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,7 @@ use crate::native::{
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
 use delivery::{Callback, Failure, Origin, Report, Slots, ThreadWaker};
+use topics::Topics;
 
 /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
 const QUEUE_FULL: i32 = -184;
@@ -39,7 +39,7 @@ const PURGE_WAIT: Duration = Duration::from_secs(5);
 /// dispatcher thread.
 pub(crate) struct Shared {
     // Field order is drop order: topic handles go before the client.
-    topics: RwLock<HashMap<Box<str>, NativeTopic, BuildHasherDefault<NameHasher>>>,
+    topics: Topics,
     core: ClientCore,
     pub(crate) slots: Slots,
     scratch: Mutex<Scratch>,
@@ -143,20 +143,14 @@ impl Shared {
                 ..RawError::from_code(DESTROY)
             });
         }
-        let name = record.topic.as_str();
-        let produce = |topic: &NativeTopic| self.produce(record, topic, callback);
-        {
-            let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(topic) = topics.get(name) {
-                return produce(topic);
-            }
-        }
-        self.ensure_topic(name)?;
-        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
-        match topics.get(name) {
-            Some(topic) => produce(topic),
-            None => Err(RawError::from_code(-188)),
-        }
+        self.topics.with(
+            record.topic.as_str(),
+            |name| {
+                validate_topic_name(name)?;
+                self.core.native.topic(name)
+            },
+            |topic| self.produce(record, topic, callback),
+        )?
     }
 
     fn produce(
@@ -199,63 +193,6 @@ impl Shared {
                 Err(e)
             }
         }
-    }
-
-    /// Creates and caches the topic handle on first use.
-    fn ensure_topic(&self, name: &str) -> Result<(), RawError> {
-        if self
-            .topics
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(name)
-        {
-            return Ok(());
-        }
-        validate_topic_name(name)?;
-        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
-        if !topics.contains_key(name) {
-            let handle = self.core.native.topic(name)?;
-            topics.insert(name.into(), handle);
-        }
-        Ok(())
-    }
-}
-
-/// Hashes topic names for the producer's topic cache, one 8-byte word at a
-/// time (multiply and rotate, as FxHash does): several times faster than
-/// the default SipHash on short names. The names come from the application,
-/// not from the network, so resistance to crafted collisions is not needed.
-#[derive(Default)]
-struct NameHasher(u64);
-
-impl NameHasher {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for chunk in &mut words {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.mix(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -377,7 +314,7 @@ impl ProducerBuilder {
             self.handlers,
         )?;
         let shared = Arc::new(Shared {
-            topics: RwLock::new(HashMap::default()),
+            topics: Topics::new(),
             core,
             slots: Slots::new(),
             scratch: Mutex::new(Scratch::default()),
