@@ -302,6 +302,35 @@ async fn many_topics_interleaved_each_get_their_records() {
 }
 
 #[tokio::test]
+async fn delivered_messages_are_released_without_further_sends() {
+    // Spent delivery events are destroyed by the next send, or by the
+    // dispatcher when none comes: flush must not wait for a send.
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("released", 1));
+    let producer = Producer::new(&target.config()).expect("producer");
+    let mut futures = Vec::new();
+    for i in 0..1000 {
+        futures.push(
+            producer
+                .send(Record::to(&topic).value(format!("{i}")))
+                .await
+                .expect("enqueue"),
+        );
+    }
+    for fut in futures {
+        fut.await.expect("delivered");
+    }
+    let started = Instant::now();
+    producer.flush(Duration::from_secs(5)).expect("flush");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "flush took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(producer.in_flight(), 0);
+}
+
+#[tokio::test]
 async fn invalid_topic_name_is_a_clear_error() {
     let target = Target::mock(1);
     let producer = Producer::new(&target.config()).expect("producer");

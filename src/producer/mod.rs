@@ -2,6 +2,7 @@
 
 mod delivery;
 mod record;
+mod spent;
 mod topics;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ use crate::native::{
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
 use delivery::{Callback, Failure, Origin, Report, Slots, ThreadWaker};
+use spent::Spent;
 use topics::Topics;
 
 /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
@@ -38,7 +40,9 @@ const PURGE_WAIT: Duration = Duration::from_secs(5);
 /// State shared by the producer handles, their delivery futures and the
 /// dispatcher thread.
 pub(crate) struct Shared {
-    // Field order is drop order: topic handles go before the client.
+    // Field order is drop order: events and topic handles go before the
+    // client.
+    spent: Spent,
     topics: Topics,
     core: ClientCore,
     pub(crate) slots: Slots,
@@ -70,11 +74,39 @@ impl Dispatch for Shared {
     fn serve(&self, event: NativeEvent) {
         if event.kind() == event_type::DR {
             self.deliver(&event);
-            // Destroying the event releases the messages' queue space.
-            drop(event);
-            self.wake_space_waiters();
+            // Destroying the event frees its messages and their queue space.
+            // A sender blocked on a full queue needs that now; otherwise the
+            // next send destroys it (see spent.rs).
+            if self.space_waiting.load(Ordering::Acquire) > 0 {
+                drop(event);
+                self.wake_space_waiters();
+            } else {
+                let excess = self.spent.keep(event);
+                if !excess.is_empty() {
+                    drop(excess);
+                    self.wake_space_waiters();
+                }
+            }
         } else {
             self.core.handle_event(&event);
+        }
+    }
+
+    fn poll_timeout(&self) -> Duration {
+        if self.spent.any() {
+            spent::MAX_AGE
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+
+    fn after_poll(&self) {
+        if self.spent.any() {
+            let stale = self.spent.take_stale(false);
+            if !stale.is_empty() {
+                drop(stale);
+                self.wake_space_waiters();
+            }
         }
     }
 }
@@ -142,6 +174,12 @@ impl Shared {
                 message: "the producer is closed".into(),
                 ..RawError::from_code(DESTROY)
             });
+        }
+        if self.spent.any() {
+            if let Some(event) = self.spent.take_one() {
+                drop(event);
+                self.wake_space_waiters();
+            }
         }
         self.topics.with(
             record.topic.as_str(),
@@ -314,6 +352,7 @@ impl ProducerBuilder {
             self.handlers,
         )?;
         let shared = Arc::new(Shared {
+            spent: Spent::default(),
             topics: Topics::new(),
             core,
             slots: Slots::new(),
@@ -529,6 +568,7 @@ impl Drop for Handle {
         while let Some(event) = self.shared.core.main_queue.poll(Duration::ZERO) {
             self.shared.serve(event);
         }
+        drop(self.shared.spent.take_stale(true));
         self.shared.slots.fail_all();
     }
 }
