@@ -154,12 +154,14 @@ impl NativeClient {
                 rkt: args.topic.ptr.as_ptr(),
             },
         );
-        push(
-            T::RD_KAFKA_VTYPE_PARTITION,
-            U {
-                i32_: args.partition,
-            },
-        );
+        if args.partition != PARTITION_UA {
+            push(
+                T::RD_KAFKA_VTYPE_PARTITION,
+                U {
+                    i32_: args.partition,
+                },
+            );
+        }
         push(
             T::RD_KAFKA_VTYPE_MSGFLAGS,
             U {

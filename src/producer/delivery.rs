@@ -85,31 +85,36 @@ impl Failure {
 /// The outcome of one delivery, before it is joined with the record's origin.
 pub(crate) type Outcome = Result<Delivered, Box<Failure>>;
 
-/// What the sender keeps of a record to build its delivery result: the topic
-/// and the caller's choices of partition and timestamp.
-pub(crate) struct Origin {
-    topic: Topic,
+/// The caller's choices of partition and timestamp for a record: needed
+/// only to rebuild it if its delivery fails.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Choices {
     partition: Option<i32>,
     timestamp: Option<i64>,
 }
 
-impl Origin {
-    /// Keeps the topic and choices of a record that has been enqueued; its
-    /// buffers are dropped here, on the sending thread.
-    pub(crate) fn from_sent(record: Record) -> Self {
-        Origin {
-            topic: record.topic,
+impl Choices {
+    pub(crate) fn of(record: &Record) -> Self {
+        Choices {
             partition: record.partition,
             timestamp: record.timestamp,
         }
     }
+}
 
-    /// Like [`from_sent`](Self::from_sent), sharing the topic.
+/// What is kept of a record to build its delivery result: the topic and
+/// the caller's choices.
+pub(crate) struct Origin {
+    topic: Topic,
+    choices: Choices,
+}
+
+impl Origin {
+    /// The origin of `record`, sharing its topic.
     pub(crate) fn of(record: &Record) -> Self {
         Origin {
             topic: record.topic.clone(),
-            partition: record.partition,
-            timestamp: record.timestamp,
+            choices: Choices::of(record),
         }
     }
 
@@ -136,8 +141,8 @@ impl Origin {
                         key,
                         value,
                         headers,
-                        partition: self.partition,
-                        timestamp: self.timestamp,
+                        partition: self.choices.partition,
+                        timestamp: self.choices.timestamp,
                     },
                 })
             }
@@ -215,7 +220,9 @@ impl Side {
 #[derive(Default)]
 struct Slot {
     state: AtomicU32,
-    /// The next slot in the free stack, while this one is free.
+    /// While the slot is free, the next slot in the free stack; while it is
+    /// in flight, which of the caller's choices `partition` and `timestamp`
+    /// hold (until a successful report replaces them).
     next_free: AtomicU32,
     err: AtomicI32,
     partition: AtomicI32,
@@ -244,6 +251,11 @@ impl<T> Deref for CacheLine<T> {
         &self.0
     }
 }
+
+/// Flags in an in-flight slot's `next_free`: the caller chose a partition,
+/// a timestamp.
+const CHOSE_PARTITION: u32 = 1;
+const CHOSE_TIMESTAMP: u32 = 2;
 
 /// Slots in the first segment; segment `k` holds `FIRST << k`.
 const FIRST_BITS: u32 = 8;
@@ -317,13 +329,24 @@ impl Slots {
     }
 
     /// Takes a slot for a record about to be produced, with its callback if
-    /// it has one. `None` when the slab is exhausted (billions of slots).
-    pub(crate) fn insert(&self, callback: Option<Callback>) -> Option<u32> {
+    /// it has one and the caller's choices. `None` when the slab is
+    /// exhausted (billions of slots).
+    pub(crate) fn insert(&self, callback: Option<Callback>, choices: Choices) -> Option<u32> {
         let idx = match self.pop() {
             Some(idx) => idx,
             None => self.grow()?,
         };
         let slot = self.get(idx)?;
+        let mut chosen = 0;
+        if let Some(partition) = choices.partition {
+            slot.partition.store(partition, Ordering::Relaxed);
+            chosen |= CHOSE_PARTITION;
+        }
+        if let Some(timestamp) = choices.timestamp {
+            slot.timestamp.store(timestamp, Ordering::Relaxed);
+            chosen |= CHOSE_TIMESTAMP;
+        }
+        slot.next_free.store(chosen, Ordering::Relaxed);
         let next = match callback {
             Some(callback) => {
                 *slot.side() = Side::Callback(callback);
@@ -381,14 +404,16 @@ impl Slots {
             state::IDLE | state::TASK | state::DETACHED => {}
             _ => return false,
         }
-        if report.err != 0 {
+        if report.err == 0 {
+            slot.partition.store(report.partition, Ordering::Relaxed);
+            slot.offset.store(report.offset, Ordering::Relaxed);
+            slot.timestamp.store(report.timestamp, Ordering::Relaxed);
+        } else {
+            // The caller's choices stay in the slot, to rebuild the record.
             let failure = Box::new(failure());
             self.failures().insert(idx, failure);
         }
         slot.err.store(report.err, Ordering::Relaxed);
-        slot.partition.store(report.partition, Ordering::Relaxed);
-        slot.offset.store(report.offset, Ordering::Relaxed);
-        slot.timestamp.store(report.timestamp, Ordering::Relaxed);
         let ready = state::ready(report.ts_type);
         match state::of(slot.state.swap(ready, Ordering::AcqRel)) {
             state::TASK => {
@@ -412,9 +437,14 @@ impl Slots {
 
     /// Polls a slot for its outcome, registering `waker` if it is not ready.
     /// `registered` remembers that a waker was left in the slot.
-    fn poll_slot(&self, idx: u32, waker: &Waker, registered: &mut bool) -> Option<Outcome> {
+    fn poll_slot(
+        &self,
+        idx: u32,
+        waker: &Waker,
+        registered: &mut bool,
+    ) -> Option<(Outcome, Choices)> {
         let Some(slot) = self.get(idx) else {
-            return Some(Err(Box::new(Failure::bare(DESTROY))));
+            return Some((Err(Box::new(Failure::bare(DESTROY))), Choices::default()));
         };
         let word = slot.state.load(Ordering::Acquire);
         if state::of(word) == state::READY {
@@ -446,29 +476,40 @@ impl Slots {
         (state::of(now) == state::READY).then(|| self.take_ready(idx, slot, now, true))
     }
 
-    /// Takes the outcome of a READY slot (`word` is its state word) and
-    /// frees the slot.
-    fn take_ready(&self, idx: u32, slot: &Slot, word: u32, registered: bool) -> Outcome {
+    /// Takes the outcome of a READY slot (`word` is its state word), with
+    /// the caller's choices if it failed, and frees the slot.
+    fn take_ready(&self, idx: u32, slot: &Slot, word: u32, registered: bool) -> (Outcome, Choices) {
         if registered {
             let waker = slot.side().take_waker();
             drop(waker);
         }
         let err = slot.err.load(Ordering::Relaxed);
-        let outcome = if err == 0 {
-            Ok(Delivered {
+        let taken = if err == 0 {
+            let delivered = Delivered {
                 partition: slot.partition.load(Ordering::Relaxed),
                 offset: slot.offset.load(Ordering::Relaxed),
                 timestamp: Timestamp::from_raw(
                     state::ts_type(word),
                     slot.timestamp.load(Ordering::Relaxed),
                 ),
-            })
+            };
+            (Ok(delivered), Choices::default())
         } else {
+            let chosen = slot.next_free.load(Ordering::Relaxed);
+            let choices = Choices {
+                partition: (chosen & CHOSE_PARTITION != 0)
+                    .then(|| slot.partition.load(Ordering::Relaxed)),
+                timestamp: (chosen & CHOSE_TIMESTAMP != 0)
+                    .then(|| slot.timestamp.load(Ordering::Relaxed)),
+            };
             let failure = self.failures().remove(&idx);
-            Err(failure.unwrap_or_else(|| Box::new(Failure::bare(err))))
+            (
+                Err(failure.unwrap_or_else(|| Box::new(Failure::bare(err)))),
+                choices,
+            )
         };
         self.release(idx, slot);
-        outcome
+        taken
     }
 
     /// Forgets the future of a slot: a ready outcome is dropped now, a
@@ -633,19 +674,19 @@ fn outcome_of(report: &Report, failure: impl FnOnce() -> Failure) -> Outcome {
 #[must_use = "a DeliveryFuture reports whether the record was delivered"]
 pub struct DeliveryFuture {
     shared: Arc<Shared>,
+    /// The record's topic; `None` once the future has returned its result.
+    topic: Option<Topic>,
     idx: u32,
-    /// `None` once the future has returned its result.
-    origin: Option<Origin>,
     /// Whether a waker was left in the slot.
     registered: bool,
 }
 
 impl DeliveryFuture {
-    pub(crate) fn new(shared: Arc<Shared>, idx: u32, origin: Origin) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, idx: u32, topic: Topic) -> Self {
         DeliveryFuture {
             shared,
+            topic: Some(topic),
             idx,
-            origin: Some(origin),
             registered: false,
         }
     }
@@ -677,7 +718,7 @@ impl Future for DeliveryFuture {
     /// If polled again after it returned `Ready`, as futures may.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
         let this = &mut *self;
-        let Some(origin) = this.origin.take() else {
+        let Some(topic) = this.topic.take() else {
             panic!("DeliveryFuture polled after completion");
         };
         match this
@@ -685,9 +726,9 @@ impl Future for DeliveryFuture {
             .slots
             .poll_slot(this.idx, cx.waker(), &mut this.registered)
         {
-            Some(outcome) => Poll::Ready(origin.finish(outcome)),
+            Some((outcome, choices)) => Poll::Ready(Origin { topic, choices }.finish(outcome)),
             None => {
-                this.origin = Some(origin);
+                this.topic = Some(topic);
                 Poll::Pending
             }
         }
@@ -696,7 +737,7 @@ impl Future for DeliveryFuture {
 
 impl Drop for DeliveryFuture {
     fn drop(&mut self) {
-        if self.origin.take().is_some() {
+        if self.topic.take().is_some() {
             self.shared.slots.detach(self.idx, self.registered);
         }
     }
@@ -706,7 +747,7 @@ impl std::fmt::Debug for DeliveryFuture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliveryFuture")
             .field("slot", &self.idx)
-            .field("done", &self.origin.is_none())
+            .field("done", &self.topic.is_none())
             .finish()
     }
 }
@@ -733,6 +774,12 @@ mod tests {
     }
 
     #[test]
+    fn a_delivery_future_is_small() {
+        // Programs keep many in flight: every byte counts in their memory.
+        assert!(std::mem::size_of::<DeliveryFuture>() <= 32);
+    }
+
+    #[test]
     fn locate_covers_every_index_once() {
         assert_eq!(locate(0), (0, 0));
         assert_eq!(locate(255), (0, 255));
@@ -748,12 +795,12 @@ mod tests {
     #[test]
     fn free_slots_are_reused_and_chains_release_at_once() {
         let slots = Slots::new();
-        let a = slots.insert(None).expect("slot");
-        let b = slots.insert(None).expect("slot");
-        let c = slots.insert(None).expect("slot");
+        let a = slots.insert(None, Choices::default()).expect("slot");
+        let b = slots.insert(None, Choices::default()).expect("slot");
+        let c = slots.insert(None, Choices::default()).expect("slot");
         assert_eq!((a, b, c), (0, 1, 2));
         slots.cancel(b);
-        assert_eq!(slots.insert(None), Some(b));
+        assert_eq!(slots.insert(None, Choices::default()), Some(b));
         // Complete all three as detached, released as one chain.
         let report = Report {
             err: 0,
@@ -768,10 +815,12 @@ mod tests {
             assert!(slots.complete(idx as usize, &report, || Failure::bare(-1), &mut freed));
         }
         slots.release_all(&freed);
-        let mut again: Vec<u32> = (0..3).filter_map(|_| slots.insert(None)).collect();
+        let mut again: Vec<u32> = (0..3)
+            .filter_map(|_| slots.insert(None, Choices::default()))
+            .collect();
         again.sort_unstable();
         assert_eq!(again, vec![0, 1, 2]);
-        assert_eq!(slots.insert(None), Some(3));
+        assert_eq!(slots.insert(None, Choices::default()), Some(3));
         // An unknown or free slot is not completed.
         assert!(!slots.complete(1 << 30, &report, || Failure::bare(-1), &mut freed));
     }
@@ -787,7 +836,7 @@ mod tests {
         let slots = Slots::new();
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
-        let idx = slots.insert(None).expect("slot");
+        let idx = slots.insert(None, Choices::default()).expect("slot");
         let mut registered = false;
         assert!(slots.poll_slot(idx, &waker, &mut registered).is_none());
         assert!(registered);
@@ -802,14 +851,14 @@ mod tests {
         assert!(slots.complete(idx as usize, &report, || Failure::bare(-1), &mut freed));
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         match slots.poll_slot(idx, &waker, &mut registered) {
-            Some(Ok(d)) => {
+            Some((Ok(d), _)) => {
                 assert_eq!((d.partition, d.offset), (2, 9));
                 assert_eq!(d.timestamp, Timestamp::CreateTime(5));
             }
             _ => panic!("not ready"),
         }
         // A failure keeps the data until the future takes it.
-        let idx = slots.insert(None).expect("slot");
+        let idx = slots.insert(None, Choices::default()).expect("slot");
         let failed = Report {
             err: -192,
             ..report
@@ -821,7 +870,7 @@ mod tests {
         assert!(slots.complete(idx as usize, &failed, failure, &mut freed));
         let mut registered = false;
         match slots.poll_slot(idx, &waker, &mut registered) {
-            Some(Err(f)) => assert_eq!(f.value.as_deref(), Some(&b"v"[..])),
+            Some((Err(f), _)) => assert_eq!(f.value.as_deref(), Some(&b"v"[..])),
             _ => panic!("not failed"),
         }
         assert_eq!(count.0.load(Ordering::SeqCst), 1);

@@ -23,7 +23,7 @@ use crate::native::{
 };
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
-use delivery::{Callback, Failure, Origin, Report, Slots, ThreadWaker};
+use delivery::{Callback, Choices, Failure, Origin, Report, Slots, ThreadWaker};
 use spent::Spent;
 use topics::Topics;
 
@@ -182,7 +182,7 @@ impl Shared {
             }
         }
         self.topics.with(
-            record.topic.as_str(),
+            &record.topic,
             |name| {
                 validate_topic_name(name)?;
                 self.core.native.topic(name)
@@ -206,7 +206,7 @@ impl Shared {
             }
             Some(h)
         };
-        let Some(idx) = self.slots.insert(callback) else {
+        let Some(idx) = self.slots.insert(callback, Choices::of(record)) else {
             return Err(RawError {
                 message: "too many records in flight".into(),
                 ..RawError::from_code(QUEUE_FULL)
@@ -414,7 +414,7 @@ impl Producer {
             Ok(idx) => Ok(DeliveryFuture::new(
                 self.shared().clone(),
                 idx,
-                Origin::from_sent(record),
+                record.topic,
             )),
             Err(raw) => Err(produce_error("produce", raw, record)),
         }
@@ -592,11 +592,7 @@ impl Future for SendFuture<'_> {
         loop {
             match shared.enqueue(&record, None) {
                 Ok(idx) => {
-                    return Poll::Ready(Ok(DeliveryFuture::new(
-                        shared.clone(),
-                        idx,
-                        Origin::from_sent(record),
-                    )))
+                    return Poll::Ready(Ok(DeliveryFuture::new(shared.clone(), idx, record.topic)))
                 }
                 Err(raw) if raw.code == QUEUE_FULL => {
                     if registered {

@@ -48,6 +48,11 @@ impl Topic {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether both share one string (then they are equal).
+    pub(crate) fn same(&self, other: &Topic) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Deref for Topic {

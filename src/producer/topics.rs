@@ -3,21 +3,24 @@
 //! Every send looks its topic up, so the common case costs no lock and no
 //! hash: the first [`EARLY`] topics live in slots that are written once and
 //! then only read, and the slot used last is tried first (a producer usually
-//! sends to one topic for a while). The name is always compared, so the
-//! guess is never wrong, only sometimes missed; then a map by name decides.
+//! sends to one topic for a while). The guess is checked, so it is never
+//! wrong, only sometimes missed (then a map by name decides): by pointer when
+//! the record shares the slot's [`Topic`], by name otherwise.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{OnceLock, RwLock};
 
+use super::record::Topic;
 use crate::native::{NativeTopic, RawError};
 
 /// Topics kept in lock-free slots; later ones are only in the map.
 const EARLY: usize = 32;
 
 struct Entry {
-    name: Box<str>,
+    /// The name, as the first record sent to it shared it.
+    topic: Topic,
     handle: NativeTopic,
 }
 
@@ -49,20 +52,21 @@ impl Topics {
         }
     }
 
-    /// Calls `f` with the handle of topic `name`, creating the handle with
+    /// Calls `f` with the handle of `topic`, creating the handle with
     /// `create` (which also validates the name) on first use.
     pub(crate) fn with<R>(
         &self,
-        name: &str,
+        topic: &Topic,
         create: impl FnOnce(&str) -> Result<NativeTopic, RawError>,
         f: impl FnOnce(&NativeTopic) -> R,
     ) -> Result<R, RawError> {
         let last = self.last.load(Ordering::Relaxed);
         if let Some(entry) = self.early.get(last).and_then(OnceLock::get) {
-            if *entry.name == *name {
+            if entry.topic.same(topic) || entry.topic.as_str() == topic.as_str() {
                 return Ok(f(&entry.handle));
             }
         }
+        let name = topic.as_str();
         {
             let names = self.names.read().unwrap_or_else(|p| p.into_inner());
             match names.map.get(name) {
@@ -86,7 +90,7 @@ impl Topics {
                     // Slots are filled in order under the write lock, so
                     // this one is empty.
                     let _ = slot.set(Entry {
-                        name: name.into(),
+                        topic: topic.clone(),
                         handle,
                     });
                     names.early_used += 1;
