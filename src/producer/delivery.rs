@@ -8,7 +8,9 @@
 //! - the slab grows by segments that are never moved or freed while the
 //!   producer lives, so a slot index stays valid without a lock;
 //! - free slots form a lock-free stack (a tagged head, so a stale pop cannot
-//!   succeed);
+//!   succeed), and each thread keeps the last slot it freed for its next
+//!   send, so a loop that awaits a delivery and sends again does not touch
+//!   the shared stack at all;
 //! - a slot's life is one atomic state word; the report itself (partition,
 //!   offset, timestamp, error code) is written in plain atomics before the
 //!   state turns `READY`, which publishes it;
@@ -22,6 +24,7 @@
 //! window of futures awaited in order costs one wake-up per wait, not one
 //! per record.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Deref;
@@ -274,8 +277,20 @@ fn locate(idx: u32) -> (usize, usize) {
     (segment as usize, offset as usize)
 }
 
+/// Source of slab ids, never reused, so that a slot a thread keeps is only
+/// ever given back to its own slab.
+static NEXT_SLAB: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The slab id and index of one free slot this thread keeps for its
+    /// next insert into that slab (index `NIL`: none). A slot kept by a
+    /// thread that never sends to its slab again is simply not reused.
+    static SPARE: Cell<(u64, u32)> = const { Cell::new((0, NIL)) };
+}
+
 /// The slab of records in flight.
 pub(crate) struct Slots {
+    id: u64,
     segments: [OnceLock<Box<[Slot]>>; SEGMENTS],
     /// Head of the free stack: a change count (high 32 bits) and a slot index.
     free: CacheLine<AtomicU64>,
@@ -292,6 +307,7 @@ pub(crate) struct Slots {
 impl Slots {
     pub(crate) fn new() -> Self {
         Slots {
+            id: NEXT_SLAB.fetch_add(1, Ordering::Relaxed),
             segments: std::array::from_fn(|_| OnceLock::new()),
             free: CacheLine(AtomicU64::new(u64::from(NIL))),
             fresh: CacheLine::default(),
@@ -332,7 +348,7 @@ impl Slots {
     /// it has one and the caller's choices. `None` when the slab is
     /// exhausted (billions of slots).
     pub(crate) fn insert(&self, callback: Option<Callback>, choices: Choices) -> Option<u32> {
-        let idx = match self.pop() {
+        let idx = match self.take_spare().or_else(|| self.pop()) {
             Some(idx) => idx,
             None => self.grow()?,
         };
@@ -615,10 +631,36 @@ impl Slots {
         }
     }
 
-    /// Frees one slot.
+    /// The free slot this thread keeps for this slab, if any.
+    fn take_spare(&self) -> Option<u32> {
+        SPARE
+            .try_with(|spare| match spare.get() {
+                (id, idx) if id == self.id && idx != NIL => {
+                    spare.set((0, NIL));
+                    Some(idx)
+                }
+                _ => None,
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Frees one slot: this thread keeps it if it keeps none yet, else it
+    /// goes on the free stack.
     fn release(&self, idx: u32, slot: &Slot) {
         slot.state.store(state::FREE, Ordering::Relaxed);
-        self.push_chain(idx, slot);
+        let kept = SPARE
+            .try_with(|spare| {
+                let empty = spare.get().1 == NIL;
+                if empty {
+                    spare.set((self.id, idx));
+                }
+                empty
+            })
+            .unwrap_or(false);
+        if !kept {
+            self.push_chain(idx, slot);
+        }
     }
 
     /// Frees slots whose state is already FREE, with one exchange.
@@ -716,6 +758,9 @@ impl Future for DeliveryFuture {
 
     /// # Panics
     /// If polled again after it returned `Ready`, as futures may.
+    // Inlined into the caller's state machine, so the result is built in
+    // place; the work is in Slots::poll_slot.
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
         let this = &mut *self;
         let Some(topic) = this.topic.take() else {
@@ -823,6 +868,80 @@ mod tests {
         assert_eq!(slots.insert(None, Choices::default()), Some(3));
         // An unknown or free slot is not completed.
         assert!(!slots.complete(1 << 30, &report, || Failure::bare(-1), &mut freed));
+    }
+
+    #[test]
+    fn a_kept_slot_goes_back_to_its_own_slab_only() {
+        let first = Slots::new();
+        let second = Slots::new();
+        let a = first.insert(None, Choices::default()).expect("slot");
+        first.cancel(a); // kept by this thread for `first`
+        let b = second.insert(None, Choices::default()).expect("slot");
+        assert_eq!(b, 0, "a fresh slot of the second slab");
+        assert_eq!(first.insert(None, Choices::default()), Some(a));
+    }
+
+    #[test]
+    fn concurrent_senders_each_get_their_own_outcome() {
+        // Senders take slots and wait for them; one thread completes them
+        // with an offset unique to each send. A slot handed out twice, or a
+        // report published before its data, shows as a wrong offset.
+        let slots = Arc::new(Slots::new());
+        let (tx, rx) = std::sync::mpsc::channel::<(u32, i64)>();
+        let completer = {
+            let slots = slots.clone();
+            std::thread::spawn(move || {
+                let mut freed = Vec::new();
+                for (idx, offset) in rx {
+                    let report = Report {
+                        err: 0,
+                        partition: 1,
+                        offset,
+                        ts_type: 1,
+                        timestamp: offset,
+                    };
+                    assert!(slots.complete(
+                        idx as usize,
+                        &report,
+                        || Failure::bare(-1),
+                        &mut freed
+                    ));
+                    slots.release_all(&freed);
+                    freed.clear();
+                }
+            })
+        };
+        let senders: Vec<_> = (0..4i64)
+            .map(|t| {
+                let slots = slots.clone();
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+                    for i in 0..5_000i64 {
+                        let offset = t * 1_000_000 + i;
+                        let idx = slots.insert(None, Choices::default()).expect("slot");
+                        tx.send((idx, offset)).expect("completer alive");
+                        let mut registered = false;
+                        let outcome = loop {
+                            if let Some(outcome) = slots.poll_slot(idx, &waker, &mut registered) {
+                                break outcome;
+                            }
+                            std::thread::park_timeout(Duration::from_millis(10));
+                        };
+                        match outcome {
+                            (Ok(d), _) => assert_eq!(d.offset, offset),
+                            (Err(_), _) => panic!("failed"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        for sender in senders {
+            sender.join().expect("sender");
+        }
+        completer.join().expect("completer");
+        assert_eq!(slots.in_flight(), 0);
     }
 
     #[test]

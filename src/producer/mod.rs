@@ -165,6 +165,27 @@ impl Shared {
         self.space_waiting.store(list.len(), Ordering::Release);
     }
 
+    /// Enqueues a record for a `SendFuture`: on a full queue, registers the
+    /// task to be woken when deliveries free space, then tries once more (so
+    /// that space freed in between cannot be missed) before it returns
+    /// `Pending`.
+    fn enqueue_or_wait(
+        &self,
+        record: &Record,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<u32, RawError>> {
+        match self.enqueue(record, None) {
+            Err(raw) if raw.code == QUEUE_FULL => {
+                self.register_space_waiter(cx.waker());
+                match self.enqueue(record, None) {
+                    Err(raw) if raw.code == QUEUE_FULL => Poll::Pending,
+                    other => Poll::Ready(other),
+                }
+            }
+            other => Poll::Ready(other),
+        }
+    }
+
     /// Enqueues one record (with its callback, if any) and returns its
     /// slot. librdkafka copies the record's buffers: the caller may drop it
     /// as soon as this returns.
@@ -181,6 +202,9 @@ impl Shared {
                 self.wake_space_waiters();
             }
         }
+        if let Some(topic) = self.topics.last(&record.topic) {
+            return self.produce(record, topic, callback);
+        }
         self.topics.with(
             &record.topic,
             |name| {
@@ -191,6 +215,7 @@ impl Shared {
         )?
     }
 
+    #[inline]
     fn produce(
         &self,
         record: &Record,
@@ -583,29 +608,32 @@ pub struct SendFuture<'a> {
 impl Future for SendFuture<'_> {
     type Output = Result<DeliveryFuture, ProduceError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let shared = self.producer.shared();
-        let Some(record) = self.record.take() else {
+    // Inlined into the caller's state machine, so the delivery future is
+    // built in place; the work is in Shared::enqueue_or_wait.
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let shared = this.producer.shared();
+        let Some(record) = this.record.as_ref() else {
             panic!("SendFuture polled after completion");
         };
-        let mut registered = false;
-        loop {
-            match shared.enqueue(&record, None) {
-                Ok(idx) => {
-                    return Poll::Ready(Ok(DeliveryFuture::new(shared.clone(), idx, record.topic)))
-                }
-                Err(raw) if raw.code == QUEUE_FULL => {
-                    if registered {
-                        self.record = Some(record);
-                        return Poll::Pending;
-                    }
-                    // Register first, then try once more, so that space freed
-                    // in between cannot be missed.
-                    shared.register_space_waiter(cx.waker());
-                    registered = true;
-                }
-                Err(raw) => return Poll::Ready(Err(produce_error("produce", raw, record))),
+        // The record is enqueued where it lies; it is moved only once the
+        // outcome is known.
+        match shared.enqueue_or_wait(record, cx) {
+            Poll::Ready(Ok(idx)) => {
+                // Always Some: the record was just enqueued.
+                let topic = this
+                    .record
+                    .take()
+                    .map(|r| r.topic)
+                    .unwrap_or_else(|| Topic::from(""));
+                Poll::Ready(Ok(DeliveryFuture::new(shared.clone(), idx, topic)))
             }
+            Poll::Ready(Err(raw)) => {
+                let record = this.record.take().unwrap_or_else(|| Record::to(""));
+                Poll::Ready(Err(produce_error("produce", raw, record)))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

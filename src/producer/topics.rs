@@ -52,6 +52,15 @@ impl Topics {
         }
     }
 
+    /// The handle of `topic` if it is the one used last: the common case,
+    /// with no lock, no hash and (for a shared [`Topic`]) no string
+    /// comparison.
+    #[inline]
+    pub(crate) fn last(&self, topic: &Topic) -> Option<&NativeTopic> {
+        let entry = self.early.get(self.last.load(Ordering::Relaxed))?.get()?;
+        (entry.topic.same(topic) || entry.topic.as_str() == topic.as_str()).then_some(&entry.handle)
+    }
+
     /// Calls `f` with the handle of `topic`, creating the handle with
     /// `create` (which also validates the name) on first use.
     pub(crate) fn with<R>(
@@ -60,11 +69,8 @@ impl Topics {
         create: impl FnOnce(&str) -> Result<NativeTopic, RawError>,
         f: impl FnOnce(&NativeTopic) -> R,
     ) -> Result<R, RawError> {
-        let last = self.last.load(Ordering::Relaxed);
-        if let Some(entry) = self.early.get(last).and_then(OnceLock::get) {
-            if entry.topic.same(topic) || entry.topic.as_str() == topic.as_str() {
-                return Ok(f(&entry.handle));
-            }
+        if let Some(handle) = self.last(topic) {
+            return Ok(f(handle));
         }
         let name = topic.as_str();
         {
