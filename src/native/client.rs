@@ -129,6 +129,7 @@ impl NativeClient {
     /// the key, the value and the headers during the call
     /// (`RD_KAFKA_MSG_F_COPY`), so the caller's buffers are free to go as
     /// soon as it returns.
+    #[inline]
     pub(crate) fn produce(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
         use rd::rd_kafka_vtype_t as T;
         use rd::rd_kafka_vu_s__bindgen_ty_1 as U;

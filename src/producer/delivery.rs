@@ -321,6 +321,7 @@ impl Slots {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    #[inline]
     fn get(&self, idx: u32) -> Option<&Slot> {
         let (segment, offset) = locate(idx);
         self.segments.get(segment)?.get()?.get(offset)
@@ -335,6 +336,7 @@ impl Slots {
     }
 
     /// Counts one record handed to librdkafka.
+    #[inline]
     pub(crate) fn count_sent(&self) {
         self.sent.fetch_add(1, Ordering::Release);
     }
@@ -347,6 +349,7 @@ impl Slots {
     /// Takes a slot for a record about to be produced, with its callback if
     /// it has one and the caller's choices. `None` when the slab is
     /// exhausted (billions of slots).
+    #[inline]
     pub(crate) fn insert(&self, callback: Option<Callback>, choices: Choices) -> Option<u32> {
         let idx = match self.take_spare().or_else(|| self.pop()) {
             Some(idx) => idx,
@@ -453,7 +456,37 @@ impl Slots {
 
     /// Polls a slot for its outcome, registering `waker` if it is not ready.
     /// `registered` remembers that a waker was left in the slot.
+    #[inline]
     fn poll_slot(
+        &self,
+        idx: u32,
+        waker: &Waker,
+        registered: &mut bool,
+    ) -> Option<(Outcome, Choices)> {
+        // The common case, a delivered record whose task never waited, is
+        // kept inline so its numbers stay in registers.
+        if !*registered {
+            if let Some(slot) = self.get(idx) {
+                let word = slot.state.load(Ordering::Acquire);
+                if state::of(word) == state::READY && slot.err.load(Ordering::Relaxed) == 0 {
+                    let delivered = Delivered {
+                        partition: slot.partition.load(Ordering::Relaxed),
+                        offset: slot.offset.load(Ordering::Relaxed),
+                        timestamp: Timestamp::from_raw(
+                            state::ts_type(word),
+                            slot.timestamp.load(Ordering::Relaxed),
+                        ),
+                    };
+                    self.release(idx, slot);
+                    return Some((Ok(delivered), Choices::default()));
+                }
+            }
+        }
+        self.poll_slot_slow(idx, waker, registered)
+    }
+
+    #[inline(never)]
+    fn poll_slot_slow(
         &self,
         idx: u32,
         waker: &Waker,
@@ -593,6 +626,7 @@ impl Slots {
     }
 
     /// A never used slot.
+    #[inline(never)]
     fn grow(&self) -> Option<u32> {
         let idx = self.fresh.fetch_add(1, Ordering::AcqRel);
         if idx >= MAX_SLOTS {
@@ -610,6 +644,7 @@ impl Slots {
     }
 
     /// Pops a free slot.
+    #[inline(never)]
     fn pop(&self) -> Option<u32> {
         let mut head = self.free.load(Ordering::Acquire);
         loop {
@@ -632,6 +667,7 @@ impl Slots {
     }
 
     /// The free slot this thread keeps for this slab, if any.
+    #[inline]
     fn take_spare(&self) -> Option<u32> {
         SPARE
             .try_with(|spare| match spare.get() {
@@ -647,6 +683,7 @@ impl Slots {
 
     /// Frees one slot: this thread keeps it if it keeps none yet, else it
     /// goes on the free stack.
+    #[inline]
     fn release(&self, idx: u32, slot: &Slot) {
         slot.state.store(state::FREE, Ordering::Relaxed);
         let kept = SPARE

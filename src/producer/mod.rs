@@ -169,6 +169,7 @@ impl Shared {
     /// task to be woken when deliveries free space, then tries once more (so
     /// that space freed in between cannot be missed) before it returns
     /// `Pending`.
+    #[inline]
     fn enqueue_or_wait(
         &self,
         record: &Record,
@@ -189,6 +190,7 @@ impl Shared {
     /// Enqueues one record (with its callback, if any) and returns its
     /// slot. librdkafka copies the record's buffers: the caller may drop it
     /// as soon as this returns.
+    #[inline]
     fn enqueue(&self, record: &Record, callback: Option<Callback>) -> Result<u32, RawError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(RawError {
