@@ -331,6 +331,34 @@ async fn delivered_messages_are_released_without_further_sends() {
 }
 
 #[tokio::test]
+async fn unknown_partition_is_an_error_that_hands_the_record_back() {
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("partitions", 1));
+    let producer = Producer::new(&target.config()).expect("producer");
+    // Once the topic's metadata is known, a missing partition fails at once.
+    producer
+        .send(Record::to(&topic).value("warmup"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    for record in [
+        Record::to(&topic).value("plain").partition(5),
+        Record::to(&topic)
+            .value("with header")
+            .header("h", "v")
+            .partition(5),
+    ] {
+        let err = producer
+            .send(record.clone())
+            .await
+            .expect_err("no such partition");
+        assert_eq!(err.error.code(), Some(ErrorCode::UnknownPartition), "{err}");
+        assert_eq!(err.record, record);
+    }
+}
+
+#[tokio::test]
 async fn invalid_topic_name_is_a_clear_error() {
     let target = Target::mock(1);
     let producer = Producer::new(&target.config()).expect("producer");

@@ -125,12 +125,72 @@ impl NativeClient {
         }
     }
 
-    /// Enqueues one message with `rd_kafka_produceva`. librdkafka copies
-    /// the key, the value and the headers during the call
-    /// (`RD_KAFKA_MSG_F_COPY`), so the caller's buffers are free to go as
-    /// soon as it returns.
+    /// Enqueues one message. librdkafka copies the key, the value and the
+    /// headers during the call (`RD_KAFKA_MSG_F_COPY`), so the caller's
+    /// buffers are free to go as soon as it returns.
+    ///
+    /// A message without headers or an explicit timestamp goes through
+    /// `rd_kafka_produce`, which does the same work as `rd_kafka_produceva`
+    /// minus parsing a tagged argument list, zeroing a message on the stack
+    /// and taking and releasing a topic reference; others through
+    /// `rd_kafka_produceva`.
     #[inline]
     pub(crate) fn produce(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
+        if args.headers.is_some() || args.timestamp != 0 {
+            return self.produceva(args);
+        }
+        let (key, key_len) = match args.key {
+            Some(key) => (key.as_ptr() as *const c_void, key.len()),
+            None => (std::ptr::null(), 0),
+        };
+        let (value, value_len) = match args.value {
+            Some(value) => (value.as_ptr() as *mut c_void, value.len()),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: the topic handle is valid (it belongs to this client, which
+        // outlives it); key and value are NULL or valid for their lengths
+        // during the call, and with RD_KAFKA_MSG_F_COPY librdkafka copies
+        // both (the key is always copied), so neither is read afterwards.
+        // The opaque is an integer carried back in the delivery report.
+        let rc = unsafe {
+            rd::rd_kafka_produce(
+                args.topic.ptr.as_ptr(),
+                args.partition,
+                rd::RD_KAFKA_MSG_F_COPY,
+                value,
+                value_len,
+                key,
+                key_len,
+                args.opaque as *mut c_void,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        // SAFETY: called right after the failing rd_kafka_produce on this
+        // thread, as last_error requires.
+        let code = unsafe { last_error() };
+        if code == rd_code::FATAL {
+            if let Some(fatal) = self.fatal_error() {
+                return Err(RawError {
+                    message: format!(
+                        "producing is not allowed after a fatal error: {}",
+                        fatal.message
+                    ),
+                    fatal: true,
+                    ..RawError::from_code(fatal.code)
+                });
+            }
+        }
+        Err(RawError {
+            fatal: code == rd_code::FATAL,
+            ..RawError::from_code(code)
+        })
+    }
+
+    /// Enqueues one message with `rd_kafka_produceva`, see [`produce`](Self::produce).
+    #[inline(never)]
+    fn produceva(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
         use rd::rd_kafka_vtype_t as T;
         use rd::rd_kafka_vu_s__bindgen_ty_1 as U;
         let mem = |bytes: &[u8]| U {
@@ -325,6 +385,8 @@ impl Drop for NativeClient {
 pub(crate) mod rd_code {
     /// `RD_KAFKA_RESP_ERR__INVALID_ARG`.
     pub(crate) const INVALID_ARG: i32 = -186;
+    /// `RD_KAFKA_RESP_ERR__FATAL`.
+    pub(crate) const FATAL: i32 = -150;
 }
 
 fn code_result(code: i32) -> Result<(), RawError> {
