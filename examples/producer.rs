@@ -86,7 +86,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let topic = Topic::new(topic);
     let start = Instant::now();
     for _ in 0..count {
-        let record = Record::to(&topic).value(payload.clone());
+        let record = Record::to(topic).value(payload.clone());
         match producer.send(record).await {
             Ok(delivery) => in_flight.push_back(delivery),
             Err(e) => note(&e.error, &mut failed),

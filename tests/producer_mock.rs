@@ -232,14 +232,14 @@ async fn failed_delivery_hands_back_an_equal_record() {
     let topic = kafkit::Topic::new(target.topic("rebuilt", 2));
     let producer = Producer::new(&target.config()).expect("producer");
     producer
-        .send(Record::to(&topic).value("warmup"))
+        .send(Record::to(topic).value("warmup"))
         .await
         .expect("enqueue")
         .await
         .expect("delivered");
     cluster.broker_down(1).expect("down");
     let records = [
-        Record::to(&topic)
+        Record::to(topic)
             .key("k")
             .value("v")
             .header("h1", "x")
@@ -247,9 +247,9 @@ async fn failed_delivery_hands_back_an_equal_record() {
             .header("h1", "")
             .partition(1)
             .timestamp(1_700_000_000_123),
-        Record::to(&topic).key(Vec::new()),
-        Record::to(&topic).value(Vec::new()),
-        Record::to(&topic),
+        Record::to(topic).key(Vec::new()),
+        Record::to(topic).value(Vec::new()),
+        Record::to(topic),
     ];
     let mut futures = Vec::new();
     for record in &records {
@@ -287,7 +287,7 @@ async fn many_topics_interleaved_each_get_their_records() {
                 .send(Record::to(topic).value(format!("{round}")))
                 .await
                 .expect("enqueue");
-            futures.push((topic.clone(), fut));
+            futures.push((*topic, fut));
         }
     }
     let mut per_topic = std::collections::HashMap::new();
@@ -312,7 +312,7 @@ async fn delivered_messages_are_released_without_further_sends() {
     for i in 0..1000 {
         futures.push(
             producer
-                .send(Record::to(&topic).value(format!("{i}")))
+                .send(Record::to(topic).value(format!("{i}")))
                 .await
                 .expect("enqueue"),
         );
@@ -337,14 +337,14 @@ async fn unknown_partition_is_an_error_that_hands_the_record_back() {
     let producer = Producer::new(&target.config()).expect("producer");
     // Once the topic's metadata is known, a missing partition fails at once.
     producer
-        .send(Record::to(&topic).value("warmup"))
+        .send(Record::to(topic).value("warmup"))
         .await
         .expect("enqueue")
         .await
         .expect("delivered");
     for record in [
-        Record::to(&topic).value("plain").partition(5),
-        Record::to(&topic)
+        Record::to(topic).value("plain").partition(5),
+        Record::to(topic)
             .value("with header")
             .header("h", "v")
             .partition(5),

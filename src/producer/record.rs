@@ -3,7 +3,6 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -18,143 +17,197 @@ pub struct Header {
     pub value: Option<Vec<u8>>,
 }
 
-/// A topic name that is cheap to clone (a shared string).
+/// A topic name, interned: `Copy`, compared by pointer, free to pass around.
 ///
-/// [`Record::to`] accepts a `&str` or a `String` too, but then allocates a
-/// new name for every record. Building the `Topic` once and handing a
-/// reference or a clone to each record sends without allocating a name, and
-/// the [`RecordMetadata`] of each delivery shares the same string.
+/// Each distinct name is stored once for the life of the process and never
+/// freed (Kafka topics are few; a program that invents an unbounded number
+/// of names would keep them all). Building a `Topic` looks the name up, so
+/// keep one when sending many records, although [`Record::to`] with a `&str`
+/// is cheap too: each thread remembers the last name it looked up.
 ///
 /// ```
 /// use kafkit::{Record, Topic};
 ///
 /// let users = Topic::new("users");
-/// let a = Record::to(&users).value("alice");
-/// let b = Record::to(&users).value("bob");
-/// assert_eq!(a.topic(), "users");
+/// let a = Record::to(users).value("alice");
+/// let b = Record::to("users").value("bob");
+/// assert_eq!(a.topic_name(), b.topic_name());
 /// assert_eq!(users, "users");
-/// # let _ = b;
 /// ```
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Topic(Arc<str>);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Topic(&'static names::Name);
 
 impl Topic {
-    /// A topic name. The name is checked when a record is sent to it.
+    /// The interned topic `name`. The name is checked when a record is sent
+    /// to it.
     pub fn new(name: impl Into<Topic>) -> Self {
         name.into()
     }
 
     /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'static str {
+        &self.0 .0
     }
 
-    /// Whether both share one string (then they are equal).
+    /// Whether both are the same interned name: a pointer comparison, with
+    /// the same answer as `==`.
     pub(crate) fn same(&self, other: &Topic) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        std::ptr::eq(self.0, other.0)
+    }
+
+    fn intern(name: &str) -> Topic {
+        Topic(names::intern(name))
+    }
+}
+
+/// The process-wide set of topic names.
+mod names {
+    use std::cell::Cell;
+    use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
+    use std::sync::{OnceLock, RwLock};
+
+    use crate::producer::topics::NameHasher;
+
+    /// A stored name (a thin pointer to it is a `Topic`).
+    #[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub struct Name(pub(super) Box<str>);
+
+    type Set = HashMap<&'static str, &'static Name, BuildHasherDefault<NameHasher>>;
+
+    static NAMES: OnceLock<RwLock<Set>> = OnceLock::new();
+
+    thread_local! {
+        /// The name this thread interned last: most threads send to one
+        /// topic at a time, so this skips the shared set.
+        static LAST: Cell<Option<&'static Name>> = const { Cell::new(None) };
+    }
+
+    /// The stored copy of `name`, stored now if new.
+    pub(super) fn intern(name: &str) -> &'static Name {
+        let last = LAST.try_with(Cell::get).ok().flatten();
+        if let Some(last) = last.filter(|last| *last.0 == *name) {
+            return last;
+        }
+        let set = NAMES.get_or_init(|| RwLock::new(Set::default()));
+        let found = set
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .copied();
+        let stored = match found {
+            Some(stored) => stored,
+            None => {
+                let mut set = set.write().unwrap_or_else(|p| p.into_inner());
+                match set.get(name) {
+                    Some(stored) => *stored,
+                    None => {
+                        let stored: &'static Name = Box::leak(Box::new(Name(name.into())));
+                        set.insert(&stored.0, stored);
+                        stored
+                    }
+                }
+            }
+        };
+        let _ = LAST.try_with(|last| last.set(Some(stored)));
+        stored
     }
 }
 
 impl Deref for Topic {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Topic {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Borrow<str> for Topic {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl From<&str> for Topic {
     fn from(name: &str) -> Self {
-        Topic(Arc::from(name))
+        Topic::intern(name)
     }
 }
 
 impl From<String> for Topic {
     fn from(name: String) -> Self {
-        Topic(Arc::from(name))
+        Topic::intern(&name)
     }
 }
 
 impl From<&String> for Topic {
     fn from(name: &String) -> Self {
-        Topic(Arc::from(name.as_str()))
-    }
-}
-
-impl From<Arc<str>> for Topic {
-    fn from(name: Arc<str>) -> Self {
-        Topic(name)
+        Topic::intern(name)
     }
 }
 
 impl From<&Topic> for Topic {
     fn from(topic: &Topic) -> Self {
-        topic.clone()
+        *topic
     }
 }
 
 impl From<Topic> for String {
     fn from(topic: Topic) -> Self {
-        topic.0.to_string()
+        topic.as_str().to_string()
     }
 }
 
 impl PartialEq<str> for Topic {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Topic {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl PartialEq<String> for Topic {
     fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
+        self.as_str() == other.as_str()
     }
 }
 
 impl PartialEq<Topic> for str {
     fn eq(&self, other: &Topic) -> bool {
-        self == &*other.0
+        self == other.as_str()
     }
 }
 
 impl PartialEq<Topic> for &str {
     fn eq(&self, other: &Topic) -> bool {
-        *self == &*other.0
+        *self == other.as_str()
     }
 }
 
 impl PartialEq<Topic> for String {
     fn eq(&self, other: &Topic) -> bool {
-        **self == *other.0
+        self.as_str() == other.as_str()
     }
 }
 
@@ -187,10 +240,8 @@ pub struct Record {
 }
 
 impl Record {
-    /// A record for `topic` with no key, no value and no headers.
-    ///
-    /// Pass a [`Topic`] (or `&Topic`) to avoid allocating the name for
-    /// every record.
+    /// A record for `topic` (a [`Topic`], or a name) with no key, no value
+    /// and no headers.
     pub fn to(topic: impl Into<Topic>) -> Self {
         Record {
             topic: topic.into(),
@@ -398,3 +449,26 @@ impl From<ProduceError> for Error {
 
 /// The outcome of one delivery.
 pub type DeliveryResult = Result<RecordMetadata, ProduceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_are_interned_once_per_name() {
+        let a = Topic::new("interned-a");
+        let b = Topic::from(String::from("interned-a"));
+        let c = Topic::from(&String::from("interned-a"));
+        let other = Topic::new("interned-b");
+        assert!(a.same(&b) && a.same(&c));
+        assert!(!a.same(&other));
+        assert_eq!(a, "interned-a");
+        assert_ne!(a, other);
+        // From another thread, with its own last-name cache.
+        let d = std::thread::spawn(|| Topic::new("interned-a"))
+            .join()
+            .expect("thread");
+        assert!(a.same(&d));
+        assert_eq!(format!("{a} {a:?}"), "interned-a \"interned-a\"");
+    }
+}

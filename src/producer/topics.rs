@@ -96,7 +96,7 @@ impl Topics {
                     // Slots are filled in order under the write lock, so
                     // this one is empty.
                     let _ = slot.set(Entry {
-                        topic: topic.clone(),
+                        topic: *topic,
                         handle,
                     });
                     names.early_used += 1;
@@ -128,7 +128,7 @@ const UNKNOWN_TOPIC: i32 = -188;
 /// names. The names come from the application, not from the network, so
 /// resistance to crafted collisions is not needed.
 #[derive(Default)]
-struct NameHasher(u64);
+pub(crate) struct NameHasher(u64);
 
 impl NameHasher {
     fn mix(&mut self, word: u64) {

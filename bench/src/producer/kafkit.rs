@@ -51,7 +51,7 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
         // Without a broker, deliveries fail only after `message.timeout.ms`;
         // the loop relies on that, and the drain has its own limit.
         for _ in 0..run.messages {
-            let record = Record::to(&topic).value(template.clone());
+            let record = Record::to(topic).value(template.clone());
             match producer.send(record).await {
                 Ok(delivery) => window.push_back(delivery),
                 Err(e) => tally.fail(|| e.error.to_string()),
@@ -183,7 +183,7 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
             waits += 1;
             progress.wait_until(sent - window / 2, DRAIN_LIMIT)?;
         }
-        let mut record = Record::to(&topic).value(template.clone());
+        let mut record = Record::to(topic).value(template.clone());
         loop {
             let p = progress.clone();
             match producer.send_with_callback(record, move |result| p.report(result)) {
