@@ -454,39 +454,32 @@ impl Slots {
         true
     }
 
-    /// Polls a slot for its outcome, registering `waker` if it is not ready.
-    /// `registered` remembers that a waker was left in the slot.
+    /// The report of a slot delivered without a task ever waiting on it,
+    /// the common case: read inline so its numbers stay in registers, and
+    /// the slot freed. `None` in every other case (see [`poll_slot`]).
     #[inline]
-    fn poll_slot(
-        &self,
-        idx: u32,
-        waker: &Waker,
-        registered: &mut bool,
-    ) -> Option<(Outcome, Choices)> {
-        // The common case, a delivered record whose task never waited, is
-        // kept inline so its numbers stay in registers.
-        if !*registered {
-            if let Some(slot) = self.get(idx) {
-                let word = slot.state.load(Ordering::Acquire);
-                if state::of(word) == state::READY && slot.err.load(Ordering::Relaxed) == 0 {
-                    let delivered = Delivered {
-                        partition: slot.partition.load(Ordering::Relaxed),
-                        offset: slot.offset.load(Ordering::Relaxed),
-                        timestamp: Timestamp::from_raw(
-                            state::ts_type(word),
-                            slot.timestamp.load(Ordering::Relaxed),
-                        ),
-                    };
-                    self.release(idx, slot);
-                    return Some((Ok(delivered), Choices::default()));
-                }
-            }
+    fn take_delivered(&self, idx: u32) -> Option<Delivered> {
+        let slot = self.get(idx)?;
+        let word = slot.state.load(Ordering::Acquire);
+        if state::of(word) != state::READY || slot.err.load(Ordering::Relaxed) != 0 {
+            return None;
         }
-        self.poll_slot_slow(idx, waker, registered)
+        let delivered = Delivered {
+            partition: slot.partition.load(Ordering::Relaxed),
+            offset: slot.offset.load(Ordering::Relaxed),
+            timestamp: Timestamp::from_raw(
+                state::ts_type(word),
+                slot.timestamp.load(Ordering::Relaxed),
+            ),
+        };
+        self.release(idx, slot);
+        Some(delivered)
     }
 
+    /// Polls a slot for its outcome, registering `waker` if it is not ready.
+    /// `registered` remembers that a waker was left in the slot.
     #[inline(never)]
-    fn poll_slot_slow(
+    fn poll_slot(
         &self,
         idx: u32,
         waker: &Waker,
@@ -755,18 +748,48 @@ pub struct DeliveryFuture {
     shared: Arc<Shared>,
     /// The record's topic; `None` once the future has returned its result.
     topic: Option<Topic>,
-    idx: u32,
-    /// Whether a waker was left in the slot.
-    registered: bool,
+    /// The slot index, and [`REGISTERED`] once a waker was left in the slot
+    /// (one word, written at once: callers copy futures around).
+    slot: u64,
 }
+
+/// Set in [`DeliveryFuture::slot`] once a waker was left in the slot.
+const REGISTERED: u64 = 1 << 32;
 
 impl DeliveryFuture {
     pub(crate) fn new(shared: Arc<Shared>, idx: u32, topic: Topic) -> Self {
         DeliveryFuture {
             shared,
             topic: Some(topic),
-            idx,
-            registered: false,
+            slot: u64::from(idx),
+        }
+    }
+
+    fn idx(&self) -> u32 {
+        self.slot as u32
+    }
+
+    fn registered(&self) -> bool {
+        self.slot & REGISTERED != 0
+    }
+
+    /// Every case but a delivered record that no task waited for.
+    #[inline(never)]
+    fn poll_slow(&mut self, topic: Topic, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
+        let mut registered = self.registered();
+        let polled = self
+            .shared
+            .slots
+            .poll_slot(self.idx(), cx.waker(), &mut registered);
+        if registered {
+            self.slot |= REGISTERED;
+        }
+        match polled {
+            Some((outcome, choices)) => {
+                self.topic = None;
+                Poll::Ready(Origin { topic, choices }.finish(outcome))
+            }
+            None => Poll::Pending,
         }
     }
 
@@ -800,27 +823,28 @@ impl Future for DeliveryFuture {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
         let this = &mut *self;
-        let Some(topic) = this.topic.take() else {
+        let Some(topic) = this.topic else {
             panic!("DeliveryFuture polled after completion");
         };
-        match this
-            .shared
-            .slots
-            .poll_slot(this.idx, cx.waker(), &mut this.registered)
-        {
-            Some((outcome, choices)) => Poll::Ready(Origin { topic, choices }.finish(outcome)),
-            None => {
-                this.topic = Some(topic);
-                Poll::Pending
+        if !this.registered() {
+            if let Some(d) = this.shared.slots.take_delivered(this.idx()) {
+                this.topic = None;
+                return Poll::Ready(Ok(RecordMetadata {
+                    topic,
+                    partition: d.partition,
+                    offset: d.offset,
+                    timestamp: d.timestamp,
+                }));
             }
         }
+        this.poll_slow(topic, cx)
     }
 }
 
 impl Drop for DeliveryFuture {
     fn drop(&mut self) {
         if self.topic.take().is_some() {
-            self.shared.slots.detach(self.idx, self.registered);
+            self.shared.slots.detach(self.idx(), self.registered());
         }
     }
 }
@@ -828,7 +852,7 @@ impl Drop for DeliveryFuture {
 impl std::fmt::Debug for DeliveryFuture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliveryFuture")
-            .field("slot", &self.idx)
+            .field("slot", &self.idx())
             .field("done", &self.topic.is_none())
             .finish()
     }
