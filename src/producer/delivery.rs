@@ -456,7 +456,7 @@ impl Slots {
 
     /// The report of a slot delivered without a task ever waiting on it,
     /// the common case: read inline so its numbers stay in registers, and
-    /// the slot freed. `None` in every other case (see [`poll_slot`]).
+    /// the slot freed. `None` in every other case (see [`Self::poll_slot`]).
     #[inline]
     fn take_delivered(&self, idx: u32) -> Option<Delivered> {
         let slot = self.get(idx)?;
