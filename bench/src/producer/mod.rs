@@ -617,7 +617,7 @@ pub fn main(args: &[String]) -> i32 {
         out,
         "  (counted by a #[global_allocator] wrapper over System during the timed part, all threads, \
          alloc+alloc_zeroed+realloc; a kafkit Record costs 1: the value Vec the loop copies \
-         the template into (its topic is a shared kafkit::Topic); librdkafka's C mallocs are \
+         the template into (its topic is an interned kafkit::Topic, copied for free); librdkafka's C mallocs are \
          not counted)"
     );
     let _ = writeln!(
