@@ -32,8 +32,9 @@ fn tally_result(tally: &mut Tally, result: DeliveryResult) {
 }
 
 /// `kafkit-send`: a current-thread tokio runtime; each record is built in the
-/// loop (an interned [`Topic`] and a copy of the template), `send(record).await` enqueues it, and its `DeliveryFuture` joins a
-/// window of `run.window` futures; when the window is full the oldest one is
+/// loop (an interned [`Topic`] and a copy of the template),
+/// `send(record).await` enqueues it, and its `DeliveryFuture` joins a window
+/// of `run.window` futures; when the window is full the oldest one is
 /// awaited. The rest are awaited at the end.
 pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
     let producer = producer(run)?;
