@@ -652,5 +652,11 @@ impl std::fmt::Debug for Producer {
 fn _assert_traits() {
     fn is<T: Send + Sync + Clone>() {}
     is::<Producer>();
+    fn owned<T: Send + Sync + 'static>() {}
+    owned::<DeliveryFuture>();
+    owned::<RecordMetadata>();
+    owned::<Record>();
+    fn copy<T: Copy + Send + Sync + 'static>() {}
+    copy::<Topic>();
     let _ = ErrorCode::QueueFull;
 }
