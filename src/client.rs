@@ -171,6 +171,13 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
     fn serve(&self, event: NativeEvent) {
         self.core().handle_event(&event);
     }
+    /// How long the next poll of the main queue may wait for an event.
+    fn poll_timeout(&self) -> std::time::Duration {
+        // A long timeout is fine: shutdown wakes the queue explicitly.
+        std::time::Duration::from_secs(1)
+    }
+    /// Called after every poll of the main queue, with or without an event.
+    fn after_poll(&self) {}
 }
 
 /// Spawns the dispatcher thread of `shared`; it runs until `stopped()` is
@@ -183,14 +190,10 @@ pub(crate) fn spawn_dispatcher<S: Dispatch>(
         .name(name)
         .spawn(move || {
             while !shared.stopped() {
-                // A long timeout is fine: shutdown wakes the queue explicitly.
-                if let Some(event) = shared
-                    .core()
-                    .main_queue
-                    .poll(std::time::Duration::from_secs(1))
-                {
+                if let Some(event) = shared.core().main_queue.poll(shared.poll_timeout()) {
                     shared.serve(event);
                 }
+                shared.after_poll();
             }
         })
         .map_err(|e| Error::Io {

@@ -60,7 +60,7 @@ pub use error::{Error, ErrorCode, KafkaError};
 pub use mock::{ApiKey, MockCluster};
 pub use producer::{
     DeliveryFuture, DeliveryResult, Header, ProduceError, Producer, ProducerBuilder, Record,
-    RecordMetadata, SendFuture, Timestamp,
+    RecordMetadata, SendFuture, Timestamp, Topic,
 };
 pub use statistics::Statistics;
 

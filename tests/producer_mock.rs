@@ -224,6 +224,141 @@ async fn purge_hands_records_back() {
 }
 
 #[tokio::test]
+async fn failed_delivery_hands_back_an_equal_record() {
+    let target = Target::mock(1);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    let topic = kafkit::Topic::new(target.topic("rebuilt", 2));
+    let producer = Producer::new(&target.config()).expect("producer");
+    producer
+        .send(Record::to(topic).value("warmup"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    cluster.broker_down(1).expect("down");
+    let records = [
+        Record::to(topic)
+            .key("k")
+            .value("v")
+            .header("h1", "x")
+            .null_header("h2")
+            .header("h1", "")
+            .partition(1)
+            .timestamp(1_700_000_000_123),
+        Record::to(topic).key(Vec::new()),
+        Record::to(topic).value(Vec::new()),
+        Record::to(topic),
+    ];
+    let mut futures = Vec::new();
+    for record in &records {
+        futures.push(producer.send(record.clone()).await.expect("enqueue"));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    producer
+        .send_with_callback(records[0].clone(), move |result| {
+            let _ = tx.send(result);
+        })
+        .expect("enqueue");
+    producer.purge();
+    for (fut, record) in futures.into_iter().zip(&records) {
+        let err = fut.await.expect_err("purged");
+        assert_eq!(&err.record, record);
+    }
+    let result = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("callback called");
+    assert_eq!(result.expect_err("purged").record, records[0]);
+}
+
+#[tokio::test]
+async fn many_topics_interleaved_each_get_their_records() {
+    let target = Target::mock(1);
+    // More topics than the producer keeps in its lock-free slots.
+    let topics: Vec<kafkit::Topic> = (0..40)
+        .map(|i| kafkit::Topic::new(target.topic(&format!("many{i}"), 1)))
+        .collect();
+    let producer = Producer::new(&target.config()).expect("producer");
+    let mut futures = Vec::new();
+    for round in 0..3 {
+        for topic in topics.iter().chain(topics.iter().rev()) {
+            let fut = producer
+                .send(Record::to(topic).value(format!("{round}")))
+                .await
+                .expect("enqueue");
+            futures.push((*topic, fut));
+        }
+    }
+    let mut per_topic = std::collections::HashMap::new();
+    for (topic, fut) in futures {
+        let meta = fut.await.expect("delivered");
+        assert_eq!(meta.topic, topic);
+        let next = per_topic.entry(topic).or_insert(0i64);
+        assert_eq!(meta.offset, *next);
+        *next += 1;
+    }
+    assert!(per_topic.values().all(|&n| n == 6));
+}
+
+#[tokio::test]
+async fn delivered_messages_are_released_without_further_sends() {
+    // Spent delivery events are destroyed by the next send, or by the
+    // dispatcher when none comes: flush must not wait for a send.
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("released", 1));
+    let producer = Producer::new(&target.config()).expect("producer");
+    let mut futures = Vec::new();
+    for i in 0..1000 {
+        futures.push(
+            producer
+                .send(Record::to(topic).value(format!("{i}")))
+                .await
+                .expect("enqueue"),
+        );
+    }
+    for fut in futures {
+        fut.await.expect("delivered");
+    }
+    let started = Instant::now();
+    producer.flush(Duration::from_secs(5)).expect("flush");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "flush took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(producer.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn unknown_partition_is_an_error_that_hands_the_record_back() {
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("partitions", 1));
+    let producer = Producer::new(&target.config()).expect("producer");
+    // Once the topic's metadata is known, a missing partition fails at once.
+    producer
+        .send(Record::to(topic).value("warmup"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    for record in [
+        Record::to(topic).value("plain").partition(5),
+        Record::to(topic)
+            .value("with header")
+            .header("h", "v")
+            .partition(5),
+    ] {
+        let err = producer
+            .send(record.clone())
+            .await
+            .expect_err("no such partition");
+        assert_eq!(err.error.code(), Some(ErrorCode::UnknownPartition), "{err}");
+        assert_eq!(err.record, record);
+    }
+}
+
+#[tokio::test]
 async fn invalid_topic_name_is_a_clear_error() {
     let target = Target::mock(1);
     let producer = Producer::new(&target.config()).expect("producer");

@@ -1,6 +1,7 @@
 //! `rd_kafka_t` (a client instance), `rd_kafka_topic_t` and producer headers.
 
 use std::ffi::CString;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -162,54 +163,153 @@ impl NativeClient {
         }
     }
 
-    /// Enqueues one message with `rd_kafka_produceva`. The payload is not
-    /// copied: the caller keeps it alive until the delivery report.
+    /// Enqueues one message. librdkafka copies the key, the value and the
+    /// headers during the call (`RD_KAFKA_MSG_F_COPY`), so the caller's
+    /// buffers are free to go as soon as it returns.
+    ///
+    /// A message without headers or an explicit timestamp goes through
+    /// `rd_kafka_produce`, which does the same work as `rd_kafka_produceva`
+    /// minus parsing a tagged argument list, zeroing a message on the stack
+    /// and taking and releasing a topic reference; others through
+    /// `rd_kafka_produceva`.
+    #[inline]
     pub(crate) fn produce(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
-        let mut vus: [rd::rd_kafka_vu_t; 8] = [vu_end(); 8];
+        if args.headers.is_some() || args.timestamp != 0 {
+            return self.produceva(args);
+        }
+        let (key, key_len) = match args.key {
+            Some(key) => (key.as_ptr() as *const c_void, key.len()),
+            None => (std::ptr::null(), 0),
+        };
+        let (value, value_len) = match args.value {
+            Some(value) => (value.as_ptr() as *mut c_void, value.len()),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: the topic handle is valid (it belongs to this client, which
+        // outlives it); key and value are NULL or valid for their lengths
+        // during the call, and with RD_KAFKA_MSG_F_COPY librdkafka copies
+        // both (the key is always copied), so neither is read afterwards.
+        // The opaque is an integer carried back in the delivery report.
+        let rc = unsafe {
+            rd::rd_kafka_produce(
+                args.topic.ptr.as_ptr(),
+                args.partition,
+                rd::RD_KAFKA_MSG_F_COPY,
+                value,
+                value_len,
+                key,
+                key_len,
+                args.opaque as *mut c_void,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        // SAFETY: called right after the failing rd_kafka_produce on this
+        // thread, as last_error requires.
+        let code = unsafe { last_error() };
+        if code == rd_code::FATAL {
+            if let Some(fatal) = self.fatal_error() {
+                return Err(RawError {
+                    message: format!(
+                        "producing is not allowed after a fatal error: {}",
+                        fatal.message
+                    ),
+                    fatal: true,
+                    ..RawError::from_code(fatal.code)
+                });
+            }
+        }
+        Err(RawError {
+            fatal: code == rd_code::FATAL,
+            ..RawError::from_code(code)
+        })
+    }
+
+    /// Enqueues one message with `rd_kafka_produceva`, see [`produce`](Self::produce).
+    #[inline(never)]
+    fn produceva(&self, args: ProduceArgs<'_>) -> Result<(), RawError> {
+        use rd::rd_kafka_vtype_t as T;
+        use rd::rd_kafka_vu_s__bindgen_ty_1 as U;
+        let mem = |bytes: &[u8]| U {
+            mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
+                ptr: bytes.as_ptr() as *mut c_void,
+                size: bytes.len(),
+            },
+        };
+        // Only the entries in use are written (each one whole): filling all
+        // of them first costs more than the rest of this function.
+        let mut vus = [const { MaybeUninit::<rd::rd_kafka_vu_t>::uninit() }; 8];
         let mut n = 0;
-        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT;
-        vus[n].u.rkt = args.topic.ptr.as_ptr();
-        n += 1;
-        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_PARTITION;
-        vus[n].u.i32_ = args.partition;
-        n += 1;
+        let mut push = |vtype: T, u: U| {
+            if let Some(slot) = vus.get_mut(n) {
+                slot.write(rd::rd_kafka_vu_t { vtype, u });
+                n += 1;
+            }
+        };
+        push(
+            T::RD_KAFKA_VTYPE_RKT,
+            U {
+                rkt: args.topic.ptr.as_ptr(),
+            },
+        );
+        if args.partition != PARTITION_UA {
+            push(
+                T::RD_KAFKA_VTYPE_PARTITION,
+                U {
+                    i32_: args.partition,
+                },
+            );
+        }
+        push(
+            T::RD_KAFKA_VTYPE_MSGFLAGS,
+            U {
+                i32_: rd::RD_KAFKA_MSG_F_COPY,
+            },
+        );
         if let Some(value) = args.value {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE;
-            vus[n].u.mem = rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
-                ptr: value.as_ptr() as *mut c_void,
-                size: value.len(),
-            };
-            n += 1;
+            push(T::RD_KAFKA_VTYPE_VALUE, mem(value));
         }
         if let Some(key) = args.key {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_KEY;
-            vus[n].u.mem = rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
-                ptr: key.as_ptr() as *mut c_void,
-                size: key.len(),
-            };
-            n += 1;
+            push(T::RD_KAFKA_VTYPE_KEY, mem(key));
         }
-        vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_OPAQUE;
-        vus[n].u.ptr = args.opaque as *mut c_void;
-        n += 1;
+        push(
+            T::RD_KAFKA_VTYPE_OPAQUE,
+            U {
+                ptr: args.opaque as *mut c_void,
+            },
+        );
         if args.timestamp != 0 {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_TIMESTAMP;
-            vus[n].u.i64_ = args.timestamp;
-            n += 1;
+            push(
+                T::RD_KAFKA_VTYPE_TIMESTAMP,
+                U {
+                    i64_: args.timestamp,
+                },
+            );
         }
         let headers = args.headers;
         if let Some(h) = &headers {
-            vus[n].vtype = rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_HEADERS;
-            vus[n].u.headers = h.ptr.as_ptr();
-            n += 1;
+            push(
+                T::RD_KAFKA_VTYPE_HEADERS,
+                U {
+                    headers: h.ptr.as_ptr(),
+                },
+            );
         }
-        // Message flags 0: no copy, no free. The payload stays owned by the
-        // caller, who keeps it alive until the delivery report arrives.
-        // SAFETY: the handle is valid; `vus[..n]` is a properly tagged array
-        // whose pointers (topic handle, key, value, headers) are valid for the
-        // call; the value is only read by librdkafka until its delivery
-        // report, which the caller guarantees by keeping the buffer alive.
-        let error = unsafe { rd::rd_kafka_produceva(self.ptr.as_ptr(), vus.as_ptr(), n) };
+        // SAFETY: the handle is valid; `vus[..n]` are initialised, properly
+        // tagged entries (MaybeUninit<T> has T's layout) whose pointers
+        // (topic handle, key, value, headers) are valid for the call, and
+        // librdkafka reads only those n entries, each through the union
+        // field its tag names. With RD_KAFKA_MSG_F_COPY librdkafka copies
+        // the value (the key is always copied) into the message it
+        // allocates, so neither buffer is read after the call returns.
+        let error = unsafe {
+            rd::rd_kafka_produceva(
+                self.ptr.as_ptr(),
+                vus.as_ptr() as *const rd::rd_kafka_vu_t,
+                n,
+            )
+        };
         if error.is_null() {
             // On success librdkafka owns the headers.
             if let Some(h) = headers {
@@ -320,6 +420,8 @@ impl Drop for Destroy {
 pub(crate) mod rd_code {
     /// `RD_KAFKA_RESP_ERR__INVALID_ARG`.
     pub(crate) const INVALID_ARG: i32 = -186;
+    /// `RD_KAFKA_RESP_ERR__FATAL`.
+    pub(crate) const FATAL: i32 = -150;
 }
 
 pub(super) fn code_result(code: i32) -> Result<(), RawError> {
@@ -340,13 +442,6 @@ pub(super) unsafe fn last_error() -> i32 {
     }
     // SAFETY: reads a thread-local integer; no preconditions.
     unsafe { rd_kafka_last_error() }
-}
-
-fn vu_end() -> rd::rd_kafka_vu_t {
-    rd::rd_kafka_vu_t {
-        vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END,
-        u: rd::rd_kafka_vu_s__bindgen_ty_1 { _pad: [0; 64] },
-    }
 }
 
 /// An owned `rd_kafka_topic_t`.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use libc::c_char;
 use rdkafka_sys::bindings as rd;
 
+use super::message::{bytes, header_at};
 use super::sys::{self, RawMessage};
 use super::{cstr_lossy, timeout_ms};
 
@@ -78,12 +79,12 @@ impl NativeEvent {
         unsafe { rd::rd_kafka_event_type(self.ptr.as_ptr()) }
     }
 
-    /// Calls `f` for every delivery report in a DR event, in batches read
-    /// with `rd_kafka_event_message_array`.
-    pub(crate) fn for_each_delivery(
+    /// Calls `f` with the delivery reports of a DR event, in batches of at
+    /// most [`DR_BATCH`] read with `rd_kafka_event_message_array`.
+    pub(crate) fn for_each_delivery_batch(
         &self,
         buf: &mut DrBuffer,
-        mut f: impl FnMut(DeliveryView<'_>),
+        mut f: impl FnMut(DeliveryBatch<'_>),
     ) {
         let buf = &mut buf.0;
         buf.clear();
@@ -93,13 +94,11 @@ impl NativeEvent {
             let n = unsafe {
                 rd::rd_kafka_event_message_array(self.ptr.as_ptr(), buf.as_mut_ptr(), buf.len())
             };
-            for &msg in &buf[..n] {
-                if let Some(msg) = NonNull::new(msg as *mut rd::rd_kafka_message_t) {
-                    f(DeliveryView {
-                        msg,
-                        _event: std::marker::PhantomData,
-                    });
-                }
+            if n > 0 {
+                f(DeliveryBatch {
+                    msgs: &buf[..n.min(buf.len())],
+                    _event: std::marker::PhantomData,
+                });
             }
             if n < buf.len() {
                 break;
@@ -171,6 +170,29 @@ impl Drop for NativeEvent {
     }
 }
 
+/// Delivery reports borrowed from their event.
+pub(crate) struct DeliveryBatch<'a> {
+    msgs: &'a [*const rd::rd_kafka_message_t],
+    _event: std::marker::PhantomData<&'a NativeEvent>,
+}
+
+impl<'a> DeliveryBatch<'a> {
+    /// Number of reports.
+    pub(crate) fn len(&self) -> usize {
+        self.msgs.len()
+    }
+
+    /// The reports, in the event's order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = DeliveryView<'a>> + '_ {
+        self.msgs.iter().filter_map(|&msg| {
+            NonNull::new(msg as *mut rd::rd_kafka_message_t).map(|msg| DeliveryView {
+                msg,
+                _event: std::marker::PhantomData,
+            })
+        })
+    }
+}
+
 /// A delivery report borrowed from its event.
 pub(crate) struct DeliveryView<'a> {
     msg: NonNull<rd::rd_kafka_message_t>,
@@ -209,6 +231,39 @@ impl DeliveryView<'_> {
         // SAFETY: the message is valid; ty is a valid out-pointer.
         let ts = unsafe { sys::rd_kafka_message_timestamp(self.msg.as_ptr(), &mut ty) };
         (ty, ts)
+    }
+
+    /// The key librdkafka copied at produce time, or None for a null key.
+    pub(crate) fn key(&self) -> Option<&[u8]> {
+        let raw = self.raw();
+        bytes(raw.key, raw.key_len)
+    }
+
+    /// The value librdkafka copied at produce time (`RD_KAFKA_MSG_F_COPY`),
+    /// or None for a null value.
+    pub(crate) fn payload(&self) -> Option<&[u8]> {
+        let raw = self.raw();
+        bytes(raw.payload, raw.len)
+    }
+
+    /// Calls `f` with each header (name, value) of the message, in order.
+    pub(crate) fn for_each_header(&self, mut f: impl FnMut(&str, Option<&[u8]>)) {
+        let mut list: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+        // SAFETY: the message is valid; for a produced message this only
+        // reads the header list it carries (NOENT when there is none).
+        let code = unsafe { sys::rd_kafka_message_headers(self.msg.as_ptr(), &mut list) };
+        if code != 0 || list.is_null() {
+            return;
+        }
+        // SAFETY: the list belongs to the message, valid while its event lives.
+        let count = unsafe { rd::rd_kafka_header_cnt(list) };
+        for idx in 0..count {
+            // SAFETY: the list stays valid and unmodified during this loop,
+            // and the borrows do not escape the call to f.
+            if let Some((name, value)) = unsafe { header_at(list, idx) } {
+                f(name, value);
+            }
+        }
     }
 
     /// A more detailed error string for a failed delivery.

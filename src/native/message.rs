@@ -125,27 +125,39 @@ impl NativeMessage {
 
     /// The header at `idx`: (name, value).
     pub(crate) fn header(&self, idx: usize) -> Option<(&str, Option<&[u8]>)> {
-        let list = self.header_list();
-        if list.is_null() {
-            return None;
-        }
-        let mut name: *const c_char = std::ptr::null();
-        let mut value: *const c_void = std::ptr::null();
-        let mut size: usize = 0;
-        // SAFETY: the list is valid; the out-pointers receive pointers into
-        // the message's memory, valid while the message lives (tied to &self).
-        let code =
-            unsafe { sys::rd_kafka_header_get_all(list, idx, &mut name, &mut value, &mut size) };
-        if code != 0 || name.is_null() {
-            return None;
-        }
-        // SAFETY: header names are NUL-terminated and live with the message.
-        let name = unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("");
-        Some((name, bytes(value as *mut c_void, size)))
+        // SAFETY: the list is NULL or belongs to the message, which outlives
+        // the returned borrows (tied to &self).
+        unsafe { header_at(self.header_list(), idx) }
     }
 }
 
-fn bytes<'a>(ptr: *mut c_void, len: usize) -> Option<&'a [u8]> {
+/// The header at `idx` of `list`: (name, value).
+///
+/// # Safety
+/// `list` must be NULL or a header list that stays valid, unmodified, for
+/// the lifetime `'a` chosen by the caller.
+pub(super) unsafe fn header_at<'a>(
+    list: *const rd::rd_kafka_headers_t,
+    idx: usize,
+) -> Option<(&'a str, Option<&'a [u8]>)> {
+    if list.is_null() {
+        return None;
+    }
+    let mut name: *const c_char = std::ptr::null();
+    let mut value: *const c_void = std::ptr::null();
+    let mut size: usize = 0;
+    // SAFETY: the list is valid (caller's contract); the out-pointers
+    // receive pointers into the list's memory, valid for 'a.
+    let code = unsafe { sys::rd_kafka_header_get_all(list, idx, &mut name, &mut value, &mut size) };
+    if code != 0 || name.is_null() {
+        return None;
+    }
+    // SAFETY: header names are NUL-terminated and live with the list.
+    let name = unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("");
+    Some((name, bytes(value as *mut c_void, size)))
+}
+
+pub(super) fn bytes<'a>(ptr: *mut c_void, len: usize) -> Option<&'a [u8]> {
     if ptr.is_null() {
         None
     } else {

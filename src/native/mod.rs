@@ -25,7 +25,7 @@ pub(crate) use client::{
 };
 pub(crate) use conf::NativeConf;
 pub(crate) use consumer::{NativeGroupMetadata, RebalanceCall, RebalanceHook, WakingQueue};
-pub(crate) use event::{DrBuffer, NativeEvent, NativeQueue};
+pub(crate) use event::{DeliveryView, DrBuffer, NativeEvent, NativeQueue};
 pub(crate) use message::NativeMessage;
 pub(crate) use mock::NativeMock;
 pub(crate) use tpl::{TopicPartitionList, TplEntry};

@@ -2,27 +2,30 @@
 
 mod delivery;
 mod record;
+mod spent;
+mod topics;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use delivery::DeliveryFuture;
-pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp};
+pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp, Topic};
 
-use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
+use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
-    event_type, ClientKind, DrBuffer, NativeEvent, NativeHeaders, NativeTopic, ProduceArgs,
-    RawError, PARTITION_UA,
+    event_type, ClientKind, DeliveryView, DrBuffer, NativeEvent, NativeHeaders, NativeTopic,
+    ProduceArgs, RawError, PARTITION_UA,
 };
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
-use delivery::{lock, Callback, Completions, Slots, ThreadWaker, Waiter};
+use delivery::{Callback, Choices, Failure, Origin, Report, Slots, ThreadWaker};
+use spent::Spent;
+use topics::Topics;
 
 /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
 const QUEUE_FULL: i32 = -184;
@@ -37,11 +40,12 @@ const PURGE_WAIT: Duration = Duration::from_secs(5);
 /// State shared by the producer handles, their delivery futures and the
 /// dispatcher thread.
 pub(crate) struct Shared {
-    // Field order is drop order: topic handles go before the client, and the
-    // records (whose buffers librdkafka may read until it is destroyed) after.
-    topics: RwLock<HashMap<String, NativeTopic>>,
+    // Field order is drop order: events and topic handles go before the
+    // client.
+    spent: Spent,
+    topics: Topics,
     core: ClientCore,
-    pub(crate) slots: Mutex<Slots>,
+    pub(crate) slots: Slots,
     scratch: Mutex<Scratch>,
     space_waiters: Mutex<Vec<Waker>>,
     space_waiting: AtomicUsize,
@@ -54,9 +58,8 @@ pub(crate) struct Shared {
 #[derive(Default)]
 struct Scratch {
     messages: DrBuffer,
-    done: Completions,
-    /// Delivered records, freed after the slot lock is released.
-    spent: Vec<Record>,
+    /// Slots freed while serving a batch, released together.
+    freed: Vec<u32>,
 }
 
 impl Dispatch for Shared {
@@ -71,11 +74,39 @@ impl Dispatch for Shared {
     fn serve(&self, event: NativeEvent) {
         if event.kind() == event_type::DR {
             self.deliver(&event);
-            // Destroying the event releases the messages' queue space.
-            drop(event);
-            self.wake_space_waiters();
+            // Destroying the event frees its messages and their queue space.
+            // A sender blocked on a full queue needs that now; otherwise the
+            // next send destroys it (see spent.rs).
+            if self.space_waiting.load(Ordering::Acquire) > 0 {
+                drop(event);
+                self.wake_space_waiters();
+            } else {
+                let excess = self.spent.keep(event);
+                if !excess.is_empty() {
+                    drop(excess);
+                    self.wake_space_waiters();
+                }
+            }
         } else {
             self.core.handle_event(&event);
+        }
+    }
+
+    fn poll_timeout(&self) -> Duration {
+        if self.spent.any() {
+            spent::MAX_AGE
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+
+    fn after_poll(&self) {
+        if self.spent.any() {
+            let stale = self.spent.take_stale(false);
+            if !stale.is_empty() {
+                drop(stale);
+                self.wake_space_waiters();
+            }
         }
     }
 }
@@ -83,59 +114,33 @@ impl Dispatch for Shared {
 impl Shared {
     fn deliver(&self, event: &NativeEvent) {
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Scratch {
-            messages,
-            done,
-            spent,
-        } = &mut *scratch;
-        {
-            let mut slots = lock(&self.slots);
-            event.for_each_delivery(messages, |dr| {
-                let code = dr.err();
-                if code == PURGE_QUEUE || code == PURGE_INFLIGHT {
+        let Scratch { messages, freed } = &mut *scratch;
+        event.for_each_delivery_batch(messages, |batch| {
+            // Counted first, so that a resolved future never sees its record
+            // still in flight.
+            self.slots.count_reported(batch.len());
+            for dr in batch.iter() {
+                let (ts_type, timestamp) = dr.timestamp();
+                let report = Report {
+                    err: dr.err(),
+                    partition: dr.partition(),
+                    offset: dr.offset(),
+                    ts_type,
+                    timestamp,
+                };
+                if report.err == PURGE_QUEUE || report.err == PURGE_INFLIGHT {
                     self.purged.fetch_add(1, Ordering::Relaxed);
                 }
-                let found = slots.complete(
-                    dr.opaque(),
-                    |mut record| {
-                        if code == 0 {
-                            let (ts_type, ts) = dr.timestamp();
-                            let topic = std::mem::take(&mut record.topic);
-                            spent.push(record);
-                            Ok(RecordMetadata {
-                                topic,
-                                partition: dr.partition(),
-                                offset: dr.offset(),
-                                timestamp: Timestamp::from_raw(ts_type, ts),
-                            })
-                        } else {
-                            Err(ProduceError {
-                                error: Error::Kafka(KafkaError::from_raw(
-                                    "delivery",
-                                    RawError {
-                                        message: dr.errstr(),
-                                        ..RawError::from_code(code)
-                                    },
-                                )),
-                                record,
-                            })
-                        }
-                    },
-                    done,
-                );
+                let found = self
+                    .slots
+                    .complete(dr.opaque(), &report, || failure_of(&dr), freed);
                 if !found {
                     tracing::error!(slot = dr.opaque(), "delivery report for an unknown slot");
                 }
-            });
-        }
-        for waker in done.wakers.drain(..) {
-            waker.wake();
-        }
-        for (callback, result) in done.callbacks.drain(..) {
-            guarded("delivery callback", || callback(result));
-        }
-        done.garbage.clear();
-        spent.clear();
+            }
+            self.slots.release_all(freed);
+            freed.clear();
+        });
     }
 
     fn wake_space_waiters(&self) {
@@ -160,30 +165,65 @@ impl Shared {
         self.space_waiting.store(list.len(), Ordering::Release);
     }
 
-    /// Enqueues one record; on failure hands back the record, the waiter and
-    /// the raw error.
-    fn enqueue(&self, record: Record, waiter: Waiter) -> Result<usize, (RawError, Record, Waiter)> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err((
-                RawError {
-                    message: "the producer is closed".into(),
-                    ..RawError::from_code(DESTROY)
-                },
-                record,
-                waiter,
-            ));
-        }
-        let mut topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
-        if !topics.contains_key(record.topic.as_str()) {
-            drop(topics);
-            if let Err(e) = self.ensure_topic(&record.topic) {
-                return Err((e, record, waiter));
+    /// Enqueues a record for a `SendFuture`: on a full queue, registers the
+    /// task to be woken when deliveries free space, then tries once more (so
+    /// that space freed in between cannot be missed) before it returns
+    /// `Pending`.
+    #[inline]
+    fn enqueue_or_wait(
+        &self,
+        record: &Record,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<u32, RawError>> {
+        match self.enqueue(record, None) {
+            Err(raw) if raw.code == QUEUE_FULL => {
+                self.register_space_waiter(cx.waker());
+                match self.enqueue(record, None) {
+                    Err(raw) if raw.code == QUEUE_FULL => Poll::Pending,
+                    other => Poll::Ready(other),
+                }
             }
-            topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
+            other => Poll::Ready(other),
         }
-        let Some(topic) = topics.get(record.topic.as_str()) else {
-            return Err((RawError::from_code(-188), record, waiter));
-        };
+    }
+
+    /// Enqueues one record (with its callback, if any) and returns its
+    /// slot. librdkafka copies the record's buffers: the caller may drop it
+    /// as soon as this returns.
+    #[inline]
+    fn enqueue(&self, record: &Record, callback: Option<Callback>) -> Result<u32, RawError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(RawError {
+                message: "the producer is closed".into(),
+                ..RawError::from_code(DESTROY)
+            });
+        }
+        if self.spent.any() {
+            if let Some(event) = self.spent.take_one() {
+                drop(event);
+                self.wake_space_waiters();
+            }
+        }
+        if let Some(topic) = self.topics.last(&record.topic) {
+            return self.produce(record, topic, callback);
+        }
+        self.topics.with(
+            &record.topic,
+            |name| {
+                validate_topic_name(name)?;
+                self.core.native.topic(name)
+            },
+            |topic| self.produce(record, topic, callback),
+        )?
+    }
+
+    #[inline]
+    fn produce(
+        &self,
+        record: &Record,
+        topic: &NativeTopic,
+        callback: Option<Callback>,
+    ) -> Result<u32, RawError> {
         let headers = if record.headers.is_empty() {
             None
         } else {
@@ -193,47 +233,31 @@ impl Shared {
             }
             Some(h)
         };
-        let mut slots = lock(&self.slots);
-        let idx = slots.insert(record, waiter);
-        let produced = match slots.record(idx) {
-            Some(r) => self.core.native.produce(ProduceArgs {
-                topic,
-                partition: r.partition.unwrap_or(PARTITION_UA),
-                key: r.key.as_deref(),
-                value: r.value.as_deref(),
-                timestamp: r.timestamp.unwrap_or(0),
-                headers,
-                opaque: idx,
-            }),
-            None => Err(RawError::from_code(-186)),
+        let Some(idx) = self.slots.insert(callback, Choices::of(record)) else {
+            return Err(RawError {
+                message: "too many records in flight".into(),
+                ..RawError::from_code(QUEUE_FULL)
+            });
         };
+        let produced = self.core.native.produce(ProduceArgs {
+            topic,
+            partition: record.partition.unwrap_or(PARTITION_UA),
+            key: record.key.as_deref(),
+            value: record.value.as_deref(),
+            timestamp: record.timestamp.unwrap_or(0),
+            headers,
+            opaque: idx as usize,
+        });
         match produced {
-            Ok(()) => Ok(idx),
-            Err(e) => match slots.remove(idx) {
-                Some((record, waiter)) => Err((e, record, waiter)),
-                // Unreachable: the slot was inserted above under this lock.
-                None => Err((e, Record::to(String::new()), Waiter::Detached)),
-            },
+            Ok(()) => {
+                self.slots.count_sent();
+                Ok(idx)
+            }
+            Err(e) => {
+                self.slots.cancel(idx);
+                Err(e)
+            }
         }
-    }
-
-    /// Creates and caches the topic handle on first use.
-    fn ensure_topic(&self, name: &str) -> Result<(), RawError> {
-        if self
-            .topics
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(name)
-        {
-            return Ok(());
-        }
-        validate_topic_name(name)?;
-        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
-        if !topics.contains_key(name) {
-            let handle = self.core.native.topic(name)?;
-            topics.insert(name.to_string(), handle);
-        }
-        Ok(())
     }
 }
 
@@ -261,6 +285,30 @@ fn validate_topic_name(name: &str) -> Result<(), RawError> {
         )));
     }
     Ok(())
+}
+
+/// The error and record data of a failed delivery report.
+fn failure_of(dr: &DeliveryView<'_>) -> Failure {
+    let code = dr.err();
+    let mut headers = Vec::new();
+    dr.for_each_header(|name, value| {
+        headers.push(Header {
+            name: name.to_string(),
+            value: value.map(<[u8]>::to_vec),
+        })
+    });
+    Failure {
+        error: Error::Kafka(KafkaError::from_raw(
+            "delivery",
+            RawError {
+                message: dr.errstr(),
+                ..RawError::from_code(code)
+            },
+        )),
+        key: dr.key().map(<[u8]>::to_vec),
+        value: dr.payload().map(<[u8]>::to_vec),
+        headers,
+    }
 }
 
 fn produce_error(op: &'static str, raw: RawError, record: Record) -> ProduceError {
@@ -331,9 +379,10 @@ impl ProducerBuilder {
             self.handlers,
         )?;
         let shared = Arc::new(Shared {
-            topics: RwLock::new(HashMap::new()),
+            spent: Spent::default(),
+            topics: Topics::new(),
             core,
-            slots: Mutex::new(Slots::new()),
+            slots: Slots::new(),
             scratch: Mutex::new(Scratch::default()),
             space_waiters: Mutex::new(Vec::new()),
             space_waiting: AtomicUsize::new(0),
@@ -388,9 +437,13 @@ impl Producer {
     /// Enqueues a record without waiting: a full queue is an error with code
     /// [`ErrorCode::QueueFull`] that hands the record back.
     pub fn try_send(&self, record: Record) -> Result<DeliveryFuture, ProduceError> {
-        match self.shared().enqueue(record, Waiter::Idle) {
-            Ok(idx) => Ok(DeliveryFuture::new(self.shared().clone(), idx)),
-            Err((raw, record, _)) => Err(produce_error("produce", raw, record)),
+        match self.shared().enqueue(&record, None) {
+            Ok(idx) => Ok(DeliveryFuture::new(
+                self.shared().clone(),
+                idx,
+                record.topic,
+            )),
+            Err(raw) => Err(produce_error("produce", raw, record)),
         }
     }
 
@@ -403,10 +456,11 @@ impl Producer {
         record: Record,
         on_delivery: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> Result<(), ProduceError> {
-        let callback: Callback = Box::new(on_delivery);
-        match self.shared().enqueue(record, Waiter::Callback(callback)) {
+        let origin = Origin::of(&record);
+        let callback: Callback = Box::new(move |outcome| on_delivery(origin.finish(outcome)));
+        match self.shared().enqueue(&record, Some(callback)) {
             Ok(_) => Ok(()),
-            Err((raw, record, _)) => Err(produce_error("produce", raw, record)),
+            Err(raw) => Err(produce_error("produce", raw, record)),
         }
     }
 
@@ -475,7 +529,7 @@ impl Producer {
 
     /// Records sent and not yet reported delivered or failed.
     pub fn in_flight(&self) -> usize {
-        lock(&self.shared().slots).in_flight()
+        self.shared().slots.in_flight()
     }
 
     /// The latest statistics report (needs `statistics.interval.ms`).
@@ -535,23 +589,14 @@ impl Drop for Handle {
                 tracing::error!("the producer's dispatcher thread panicked");
             }
         }
-        // Reports that can no longer arrive must not leave futures hanging.
-        let mut done = Completions::default();
-        lock(&self.shared.slots).fail_all(
-            |record| {
-                Err(ProduceError {
-                    error: Error::kafka_code("delivery", DESTROY),
-                    record,
-                })
-            },
-            &mut done,
-        );
-        for waker in done.wakers {
-            waker.wake();
+        // Serve the reports that arrived after the dispatcher stopped, then
+        // fail the ones that can no longer arrive, so no future is left
+        // hanging.
+        while let Some(event) = self.shared.core.main_queue.poll(Duration::ZERO) {
+            self.shared.serve(event);
         }
-        for (callback, result) in done.callbacks {
-            guarded("delivery callback", || callback(result));
-        }
+        drop(self.shared.spent.take_stale(true));
+        self.shared.slots.fail_all();
     }
 }
 
@@ -565,30 +610,32 @@ pub struct SendFuture<'a> {
 impl Future for SendFuture<'_> {
     type Output = Result<DeliveryFuture, ProduceError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let shared = self.producer.shared().clone();
-        let Some(mut record) = self.record.take() else {
+    // Inlined into the caller's state machine, so the delivery future is
+    // built in place; the work is in Shared::enqueue_or_wait.
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let shared = this.producer.shared();
+        let Some(record) = this.record.as_ref() else {
             panic!("SendFuture polled after completion");
         };
-        let mut registered = false;
-        loop {
-            match shared.enqueue(record, Waiter::Idle) {
-                Ok(idx) => return Poll::Ready(Ok(DeliveryFuture::new(shared, idx))),
-                Err((raw, back, _)) if raw.code == QUEUE_FULL => {
-                    if registered {
-                        self.record = Some(back);
-                        return Poll::Pending;
-                    }
-                    // Register first, then try once more, so that space freed
-                    // in between cannot be missed.
-                    shared.register_space_waiter(cx.waker());
-                    registered = true;
-                    record = back;
-                }
-                Err((raw, back, _)) => {
-                    return Poll::Ready(Err(produce_error("produce", raw, back)))
-                }
+        // The record is enqueued where it lies; it is moved only once the
+        // outcome is known.
+        match shared.enqueue_or_wait(record, cx) {
+            Poll::Ready(Ok(idx)) => {
+                // Always Some: the record was just enqueued.
+                let topic = this
+                    .record
+                    .take()
+                    .map(|r| r.topic)
+                    .unwrap_or_else(|| Topic::from(""));
+                Poll::Ready(Ok(DeliveryFuture::new(shared.clone(), idx, topic)))
             }
+            Poll::Ready(Err(raw)) => {
+                let record = this.record.take().unwrap_or_else(|| Record::to(""));
+                Poll::Ready(Err(produce_error("produce", raw, record)))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -605,5 +652,11 @@ impl std::fmt::Debug for Producer {
 fn _assert_traits() {
     fn is<T: Send + Sync + Clone>() {}
     is::<Producer>();
+    fn owned<T: Send + Sync + 'static>() {}
+    owned::<DeliveryFuture>();
+    owned::<RecordMetadata>();
+    owned::<Record>();
+    fn copy<T: Copy + Send + Sync + 'static>() {}
+    copy::<Topic>();
     let _ = ErrorCode::QueueFull;
 }

@@ -1,6 +1,8 @@
 //! What a producer sends and what it gets back.
 
+use std::borrow::Borrow;
 use std::fmt;
+use std::ops::Deref;
 
 use serde::Serialize;
 
@@ -15,12 +17,207 @@ pub struct Header {
     pub value: Option<Vec<u8>>,
 }
 
+/// A topic name, interned: `Copy`, compared by pointer, free to pass around.
+///
+/// Each distinct name is stored once for the life of the process and never
+/// freed (Kafka topics are few; a program that invents an unbounded number
+/// of names would keep them all). Building a `Topic` looks the name up, so
+/// keep one when sending many records, although [`Record::to`] with a `&str`
+/// is cheap too: each thread remembers the last name it looked up.
+///
+/// ```
+/// use kafkit::{Record, Topic};
+///
+/// let users = Topic::new("users");
+/// let a = Record::to(users).value("alice");
+/// let b = Record::to("users").value("bob");
+/// assert_eq!(a.topic_name(), b.topic_name());
+/// assert_eq!(users, "users");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Topic(&'static names::Name);
+
+impl Topic {
+    /// The interned topic `name`. The name is checked when a record is sent
+    /// to it.
+    pub fn new(name: impl Into<Topic>) -> Self {
+        name.into()
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &'static str {
+        &self.0 .0
+    }
+
+    /// Whether both are the same interned name: a pointer comparison, with
+    /// the same answer as `==`.
+    pub(crate) fn same(&self, other: &Topic) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+
+    fn intern(name: &str) -> Topic {
+        Topic(names::intern(name))
+    }
+}
+
+/// The process-wide set of topic names.
+mod names {
+    use std::cell::Cell;
+    use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
+    use std::sync::{OnceLock, RwLock};
+
+    use crate::producer::topics::NameHasher;
+
+    /// A stored name (a thin pointer to it is a `Topic`).
+    #[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub struct Name(pub(super) Box<str>);
+
+    type Set = HashMap<&'static str, &'static Name, BuildHasherDefault<NameHasher>>;
+
+    static NAMES: OnceLock<RwLock<Set>> = OnceLock::new();
+
+    thread_local! {
+        /// The name this thread interned last: most threads send to one
+        /// topic at a time, so this skips the shared set.
+        static LAST: Cell<Option<&'static Name>> = const { Cell::new(None) };
+    }
+
+    /// The stored copy of `name`, stored now if new.
+    pub(super) fn intern(name: &str) -> &'static Name {
+        let last = LAST.try_with(Cell::get).ok().flatten();
+        if let Some(last) = last.filter(|last| *last.0 == *name) {
+            return last;
+        }
+        let set = NAMES.get_or_init(|| RwLock::new(Set::default()));
+        let found = set
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .copied();
+        let stored = match found {
+            Some(stored) => stored,
+            None => {
+                let mut set = set.write().unwrap_or_else(|p| p.into_inner());
+                match set.get(name) {
+                    Some(stored) => *stored,
+                    None => {
+                        let stored: &'static Name = Box::leak(Box::new(Name(name.into())));
+                        set.insert(&stored.0, stored);
+                        stored
+                    }
+                }
+            }
+        };
+        let _ = LAST.try_with(|last| last.set(Some(stored)));
+        stored
+    }
+}
+
+impl Deref for Topic {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Topic {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Topic {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for Topic {
+    fn from(name: &str) -> Self {
+        Topic::intern(name)
+    }
+}
+
+impl From<String> for Topic {
+    fn from(name: String) -> Self {
+        Topic::intern(&name)
+    }
+}
+
+impl From<&String> for Topic {
+    fn from(name: &String) -> Self {
+        Topic::intern(name)
+    }
+}
+
+impl From<&Topic> for Topic {
+    fn from(topic: &Topic) -> Self {
+        *topic
+    }
+}
+
+impl From<Topic> for String {
+    fn from(topic: Topic) -> Self {
+        topic.as_str().to_string()
+    }
+}
+
+impl PartialEq<str> for Topic {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Topic {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Topic {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Topic> for str {
+    fn eq(&self, other: &Topic) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Topic> for &str {
+    fn eq(&self, other: &Topic) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Topic> for String {
+    fn eq(&self, other: &Topic) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 /// A record to produce: topic, optional key, value, headers, partition and
 /// timestamp.
 ///
-/// The producer does not copy the key and value buffers: it keeps the record
-/// until the broker acknowledges it, and a failed delivery hands the whole
-/// record back, so nothing is lost.
+/// Sending copies the key, value and headers into librdkafka's queue and
+/// drops the record at once, on the sending thread. If the delivery fails,
+/// the record is rebuilt from that copy and handed back whole, so nothing is
+/// lost.
 ///
 /// ```
 /// use kafkit::Record;
@@ -34,7 +231,7 @@ pub struct Header {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Record {
-    pub(crate) topic: String,
+    pub(crate) topic: Topic,
     pub(crate) key: Option<Vec<u8>>,
     pub(crate) value: Option<Vec<u8>>,
     pub(crate) headers: Vec<Header>,
@@ -43,8 +240,9 @@ pub struct Record {
 }
 
 impl Record {
-    /// A record for `topic` with no key, no value and no headers.
-    pub fn to(topic: impl Into<String>) -> Self {
+    /// A record for `topic` (a [`Topic`], or a name) with no key, no value
+    /// and no headers.
+    pub fn to(topic: impl Into<Topic>) -> Self {
         Record {
             topic: topic.into(),
             key: None,
@@ -114,6 +312,11 @@ impl Record {
 
     /// The topic.
     pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The topic, as the shared name.
+    pub fn topic_name(&self) -> &Topic {
         &self.topic
     }
 
@@ -194,7 +397,7 @@ impl Timestamp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
     /// The topic.
-    pub topic: String,
+    pub topic: Topic,
     /// The partition.
     pub partition: i32,
     /// The record's offset in the partition (-1 when `acks=0`).
@@ -246,3 +449,26 @@ impl From<ProduceError> for Error {
 
 /// The outcome of one delivery.
 pub type DeliveryResult = Result<RecordMetadata, ProduceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_are_interned_once_per_name() {
+        let a = Topic::new("interned-a");
+        let b = Topic::from(String::from("interned-a"));
+        let c = Topic::from(&String::from("interned-a"));
+        let other = Topic::new("interned-b");
+        assert!(a.same(&b) && a.same(&c));
+        assert!(!a.same(&other));
+        assert_eq!(a, "interned-a");
+        assert_ne!(a, other);
+        // From another thread, with its own last-name cache.
+        let d = std::thread::spawn(|| Topic::new("interned-a"))
+            .join()
+            .expect("thread");
+        assert!(a.same(&d));
+        assert_eq!(format!("{a} {a:?}"), "interned-a \"interned-a\"");
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use kafkit::{ClientConfig, DeliveryResult, ErrorCode, Producer, Record};
+use kafkit::{ClientConfig, DeliveryResult, ErrorCode, Producer, Record, Topic};
 
 use super::{Meter, Outcome, Run, Tally};
 
@@ -32,8 +32,9 @@ fn tally_result(tally: &mut Tally, result: DeliveryResult) {
 }
 
 /// `kafkit-send`: a current-thread tokio runtime; each record is built in the
-/// loop, `send(record).await` enqueues it, and its `DeliveryFuture` joins a
-/// window of `run.window` futures; when the window is full the oldest one is
+/// loop (an interned [`Topic`] and a copy of the template),
+/// `send(record).await` enqueues it, and its `DeliveryFuture` joins a window
+/// of `run.window` futures; when the window is full the oldest one is
 /// awaited. The rest are awaited at the end.
 pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
     let producer = producer(run)?;
@@ -41,7 +42,7 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
         .enable_time()
         .build()
         .map_err(|e| format!("cannot build the tokio runtime: {e}"))?;
-    let topic = run.topic.to_string();
+    let topic = Topic::new(run.topic);
     let template = run.template.to_vec();
     let mut window = VecDeque::with_capacity(run.window + 1);
 
@@ -51,7 +52,7 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
         // Without a broker, deliveries fail only after `message.timeout.ms`;
         // the loop relies on that, and the drain has its own limit.
         for _ in 0..run.messages {
-            let record = Record::to(topic.as_str()).value(template.clone());
+            let record = Record::to(topic).value(template.clone());
             match producer.send(record).await {
                 Ok(delivery) => window.push_back(delivery),
                 Err(e) => tally.fail(|| e.error.to_string()),
@@ -168,7 +169,7 @@ impl Progress {
 pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
     let producer = producer(run)?;
     let progress = Arc::new(Progress::new());
-    let topic = run.topic.to_string();
+    let topic = Topic::new(run.topic);
     let template = run.template.to_vec();
     let n = run.messages as u64;
     let window = run.window as u64;
@@ -183,7 +184,7 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
             waits += 1;
             progress.wait_until(sent - window / 2, DRAIN_LIMIT)?;
         }
-        let mut record = Record::to(topic.as_str()).value(template.clone());
+        let mut record = Record::to(topic).value(template.clone());
         loop {
             let p = progress.clone();
             match producer.send_with_callback(record, move |result| p.report(result)) {
