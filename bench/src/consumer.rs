@@ -31,6 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::kafkit::MockCluster;
 
+use crate::common::{best_median, load_average, parse_number, shell_quote};
 use crate::producer::{Measured, Meter};
 
 /// Consumer settings applied identically to every variant; everything else
@@ -459,13 +460,6 @@ usage: kafkit-bench consumer [options]
 The embedded mock cluster keeps about 5 MiB per partition and drops older
 data, so messages x (size + ~12 B) / partitions must stay below that.";
 
-fn parse_number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
-    value
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("{flag}: cannot parse {value:?}"))
-}
-
 fn parse_ratio(flag: &str, value: &str) -> Result<f64, String> {
     let x: f64 = parse_number(flag, value)?;
     if x.is_finite() && x > 0.0 {
@@ -606,20 +600,6 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// Best and median of a list of values (higher is better).
-fn best_median(values: &[f64]) -> (f64, f64) {
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let best = v[v.len() - 1];
-    let mid = v.len() / 2;
-    let median = if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    };
-    (best, median)
-}
-
 fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
@@ -673,26 +653,6 @@ impl Summary {
             }
         }
     }
-}
-
-fn shell_quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.,:=/@+".contains(c))
-    {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-/// The 1, 5 and 15 minute load averages, where the system reports them.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Produces `messages` copies of `template` to `topic` (round robin over

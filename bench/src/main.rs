@@ -8,6 +8,7 @@
 //! ```
 
 mod alloc;
+mod common;
 mod consumer;
 mod producer;
 

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ::kafkit::{ErrorCode, MockCluster};
 
 use crate::alloc::Snapshot;
+use crate::common::{best_median, load_average, parse_number, shell_quote};
 
 /// Settings applied identically to every variant; everything else is left at
 /// librdkafka's defaults.
@@ -192,13 +193,6 @@ usage: kafkit-bench producer [options]
   --check-ratio X     exit 1 if kafkit-send's best msg/s divided by raw's best
                       is below X (needs both variants)";
 
-fn parse_number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
-    value
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("{flag}: cannot parse {value:?}"))
-}
-
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         messages: 1_000_000,
@@ -274,20 +268,6 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-/// Best and median of a list of values (higher is better).
-fn best_median(values: &[f64]) -> (f64, f64) {
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let best = v[v.len() - 1];
-    let mid = v.len() / 2;
-    let median = if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    };
-    (best, median)
-}
-
 /// The figures of one variant over all its rounds.
 struct Summary {
     variant: Variant,
@@ -315,27 +295,6 @@ impl Summary {
 
 fn mb_per_s(msgs_per_s: f64, size: usize) -> f64 {
     msgs_per_s * size as f64 / 1e6
-}
-
-fn shell_quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.,:=/@+".contains(c))
-    {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-/// The 1, 5 and 15 minute load averages, where the system reports them:
-/// other work on the machine skews the figures.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Runs the `producer` subcommand; returns the process exit code.
