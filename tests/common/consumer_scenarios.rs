@@ -70,6 +70,14 @@ fn poll_n(consumer: &Consumer, want: usize, timeout: Duration) -> Vec<Message> {
     out
 }
 
+/// How far (in messages) the producer of [`stream_keeps_up`] may run ahead
+/// of the stream. The mock cluster keeps only about 5 MiB per partition and
+/// deletes older data as new data comes, so a producer far ahead of a slow
+/// (debug build, loaded machine) reader makes the consumer jump to the new
+/// start of the log and skip records. 100,000 short records stay well
+/// inside that, even if all go to one partition.
+const MAX_LEAD: usize = 100_000;
+
 /// A stream woken only by new data keeps up with a concurrent producer for
 /// `n` messages: every number arrives once and no gap between two messages
 /// is longer than a few seconds.
@@ -79,6 +87,9 @@ pub async fn stream_keeps_up(target: &Target, n: usize) {
     consumer.subscribe(&[&topic]).expect("subscribe");
     let mut stream = consumer.stream();
 
+    // The stream publishes how many messages it read; the producer waits
+    // for it when it is MAX_LEAD ahead.
+    let (read_tx, mut read_rx) = tokio::sync::watch::channel(0usize);
     let producer_target = target.config();
     let topic_p = topic.clone();
     let producer = tokio::spawn(async move {
@@ -90,6 +101,9 @@ pub async fn stream_keeps_up(target: &Target, n: usize) {
         let producer = Producer::new(&config).expect("producer");
         let mut pending = Vec::new();
         for i in 0..n {
+            while i >= *read_rx.borrow_and_update() + MAX_LEAD {
+                read_rx.changed().await.expect("the stream stopped early");
+            }
             let record = Record::to(topic_p.as_str()).value(i.to_string());
             pending.push(producer.send(record).await.expect("enqueue"));
             if pending.len() >= 20_000 {
@@ -109,9 +123,19 @@ pub async fn stream_keeps_up(target: &Target, n: usize) {
     let mut last = Instant::now();
     let stall = Duration::from_secs(20);
     while count < n {
-        let next = tokio::time::timeout(stall, stream.next())
-            .await
-            .unwrap_or_else(|_| panic!("stream stalled for {stall:?} after {count} of {n}"));
+        let Ok(next) = tokio::time::timeout(stall, stream.next()).await else {
+            // Say where the missing records are: not produced, skipped
+            // (log start moved past them) or fetched but not handed out.
+            let positions = consumer.position(&[(&topic, 0), (&topic, 1), (&topic, 2)]);
+            let marks: Vec<_> = (0..3)
+                .map(|p| consumer.fetch_watermarks(&topic, p, Duration::from_secs(5)))
+                .collect();
+            panic!(
+                "stream stalled for {stall:?} after {count} of {n}; producer done: {}; \
+                 positions {positions:?}; watermarks (low, high) {marks:?}",
+                producer.is_finished()
+            );
+        };
         let m = next.expect("stream ended").expect("message");
         let now = Instant::now();
         if count > 0 {
@@ -122,6 +146,9 @@ pub async fn stream_keeps_up(target: &Target, n: usize) {
         assert!(!seen[i], "message {i} read twice");
         seen[i] = true;
         count += 1;
+        if count % 1000 == 0 {
+            read_tx.send_replace(count);
+        }
     }
     producer.await.expect("producer task");
     assert!(
