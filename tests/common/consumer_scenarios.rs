@@ -366,7 +366,24 @@ pub async fn group_split_and_takeover(target: &Target, protocol: Option<&str>) {
         }
     }
 
-    // b takes over every partition and reads only what is new.
+    // b takes over every partition. Nothing new is produced yet, so any
+    // message b reads while the group settles is a re-read. (New records
+    // are produced only after the takeover: a record b read during an eager
+    // rebalance could only be committed in on_revoked, and a coordinator
+    // answers that commit with REBALANCE_IN_PROGRESS once the group has
+    // moved on to joining; then re-reading it is correct at-least-once.)
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while b.assignment().map_or(0, |a| a.len()) < partitions as usize {
+        assert!(
+            Instant::now() < deadline,
+            "b never took over: {:?}",
+            b.assignment()
+        );
+        if let Some(r) = b.poll(Duration::from_millis(100)) {
+            panic!("read past the committed offsets during the takeover: {r:?}");
+        }
+    }
+    // Then it reads only what is new.
     produce(target, &topic, 400, 200, None).await;
     let mut later: Vec<Message> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
