@@ -59,8 +59,8 @@ pub use error::__librdkafka_error_table;
 pub use error::{Error, ErrorCode, KafkaError};
 pub use mock::{ApiKey, MockCluster};
 pub use producer::{
-    DeliveryFuture, DeliveryResult, Header, ProduceError, Producer, ProducerBuilder, Record,
-    RecordMetadata, SendFuture, Timestamp, Topic,
+    DeliveryFuture, DeliveryResult, Header, Payload, ProduceError, Producer, ProducerBuilder,
+    Record, RecordMetadata, SendFuture, Timestamp, Topic,
 };
 pub use statistics::Statistics;
 

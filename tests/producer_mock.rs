@@ -250,6 +250,10 @@ async fn failed_delivery_hands_back_an_equal_record() {
         Record::to(topic).key(Vec::new()),
         Record::to(topic).value(Vec::new()),
         Record::to(topic),
+        // Static and shared bytes come back as equal owned bytes.
+        Record::to(topic)
+            .key(kafkit::Payload::from_static(b"static-key"))
+            .value(std::sync::Arc::<[u8]>::from(&b"shared-value"[..])),
     ];
     let mut futures = Vec::new();
     for record in &records {

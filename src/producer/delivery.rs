@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use super::payload::Payload;
 use super::record::{
     DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp, Topic,
 };
@@ -141,8 +142,8 @@ impl Origin {
                     error,
                     record: Record {
                         topic: self.topic,
-                        key,
-                        value,
+                        key: key.map(Payload::from),
+                        value: value.map(Payload::from),
                         headers,
                         partition: self.choices.partition,
                         timestamp: self.choices.timestamp,

@@ -1,6 +1,7 @@
 //! The producer: [`Producer`], [`Record`], [`DeliveryFuture`].
 
 mod delivery;
+mod payload;
 mod record;
 mod spent;
 mod topics;
@@ -13,6 +14,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use delivery::DeliveryFuture;
+pub use payload::Payload;
 pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp, Topic};
 
 use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};

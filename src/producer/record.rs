@@ -6,6 +6,7 @@ use std::ops::Deref;
 
 use serde::Serialize;
 
+use super::Payload;
 use crate::Error;
 
 /// One header of a record: a name and an optional value.
@@ -232,8 +233,8 @@ impl PartialEq<Topic> for String {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Record {
     pub(crate) topic: Topic,
-    pub(crate) key: Option<Vec<u8>>,
-    pub(crate) value: Option<Vec<u8>>,
+    pub(crate) key: Option<Payload>,
+    pub(crate) value: Option<Payload>,
     pub(crate) headers: Vec<Header>,
     pub(crate) partition: Option<i32>,
     pub(crate) timestamp: Option<i64>,
@@ -253,14 +254,17 @@ impl Record {
         }
     }
 
-    /// Sets the key (used by the partitioner and by log compaction).
-    pub fn key(mut self, key: impl Into<Vec<u8>>) -> Self {
+    /// Sets the key (used by the partitioner and by log compaction). Any
+    /// [`Payload`] form works: owned, static or shared bytes.
+    pub fn key(mut self, key: impl Into<Payload>) -> Self {
         self.key = Some(key.into());
         self
     }
 
-    /// Sets the value.
-    pub fn value(mut self, value: impl Into<Vec<u8>>) -> Self {
+    /// Sets the value. Any [`Payload`] form works: owned bytes or text,
+    /// or, to send the same bytes many times without allocating, static or
+    /// shared (`Arc<[u8]>`) bytes.
+    pub fn value(mut self, value: impl Into<Payload>) -> Self {
         self.value = Some(value.into());
         self
     }
@@ -275,7 +279,7 @@ impl Record {
     /// # Ok::<(), kafkit::Error>(())
     /// ```
     pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, Error> {
-        self.value = Some(serde_json::to_vec(value)?);
+        self.value = Some(serde_json::to_vec(value)?.into());
         Ok(self)
     }
 
@@ -345,9 +349,14 @@ impl Record {
         self.timestamp
     }
 
-    /// Takes the key and value out of the record.
+    /// Takes the key, value and headers out of the record (static or
+    /// shared bytes are copied into the vectors).
     pub fn into_parts(self) -> (Option<Vec<u8>>, Option<Vec<u8>>, Vec<Header>) {
-        (self.key, self.value, self.headers)
+        (
+            self.key.map(Payload::into_vec),
+            self.value.map(Payload::into_vec),
+            self.headers,
+        )
     }
 }
 
@@ -355,8 +364,8 @@ impl fmt::Debug for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Record")
             .field("topic", &self.topic)
-            .field("key_len", &self.key.as_ref().map(Vec::len))
-            .field("value_len", &self.value.as_ref().map(Vec::len))
+            .field("key_len", &self.key.as_ref().map(|k| k.len()))
+            .field("value_len", &self.value.as_ref().map(|v| v.len()))
             .field("headers", &self.headers.len())
             .field("partition", &self.partition)
             .field("timestamp", &self.timestamp)
