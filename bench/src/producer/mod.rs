@@ -33,7 +33,8 @@ pub const SETTINGS: [(&str, &str); 3] = [
 /// `queue.buffering.max.messages`, so the queue does not fill up).
 const WINDOW: usize = 50_000;
 
-/// The variants, in the order they run within a round.
+/// The variants, in the order they run in the first round (each round starts
+/// one further along).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
     Raw,
@@ -273,6 +274,8 @@ struct Summary {
     variant: Variant,
     /// msg/s of each successful round.
     rates: Vec<f64>,
+    /// msg/s by round (`None` for a failed round), to pair with raw's.
+    by_round: Vec<Option<f64>>,
     /// Process CPU microseconds per message of each successful round.
     cpu_us_per_msg: Vec<f64>,
     allocs_per_msg: Vec<f64>,
@@ -386,6 +389,7 @@ pub fn main(args: &[String]) -> i32 {
         .map(|&variant| Summary {
             variant,
             rates: Vec::new(),
+            by_round: Vec::new(),
             cpu_us_per_msg: Vec::new(),
             allocs_per_msg: Vec::new(),
             bytes_per_msg: Vec::new(),
@@ -393,8 +397,13 @@ pub fn main(args: &[String]) -> i32 {
         })
         .collect();
 
+    let count = summaries.len();
     for round in 1..=o.rounds {
-        for summary in &mut summaries {
+        // Each round starts with the next variant, so none always runs
+        // first (or right after another one).
+        for k in 0..count {
+            let summary = &mut summaries[(k + round - 1) % count];
+            summary.by_round.push(None);
             let variant = summary.variant;
             let topic = format!("kafkit-bench-{run_id}-{}-r{round}", variant.name());
             let result = (|| {
@@ -432,6 +441,9 @@ pub fn main(args: &[String]) -> i32 {
                     let t = &out.tally;
                     if t.delivered == o.messages as u64 && t.failed == 0 {
                         summary.rates.push(rate);
+                        if let Some(last) = summary.by_round.last_mut() {
+                            *last = Some(rate);
+                        }
                         summary.cpu_us_per_msg.push(cpu_us);
                         summary.allocs_per_msg.push(m.allocs.calls as f64 / n);
                         summary.bytes_per_msg.push(m.allocs.bytes as f64 / n);
@@ -474,7 +486,7 @@ pub fn main(args: &[String]) -> i32 {
     let _ = writeln!(out, "broker:     {broker_desc}");
     let _ = writeln!(
         out,
-        "messages:   {} per run, payload {} B, {} rounds; fresh topic and producer per run",
+        "messages:   {} per run, payload {} B, {} rounds; fresh topic and producer per run; the variant that runs first rotates each round",
         o.messages, o.size, o.rounds
     );
     let _ = writeln!(
@@ -558,6 +570,25 @@ pub fn main(args: &[String]) -> i32 {
                     best / rb,
                     median / rm
                 );
+                if let Some(raw) = summaries.iter().find(|s| s.variant == Variant::Raw) {
+                    let paired: Vec<f64> = raw
+                        .by_round
+                        .iter()
+                        .zip(&s.by_round)
+                        .filter_map(|(r, k)| Some((*k)? / (*r)?))
+                        .collect();
+                    if !paired.is_empty() {
+                        let (max, median) = best_median(&paired);
+                        let min = paired.iter().copied().fold(f64::INFINITY, f64::min);
+                        let _ = writeln!(
+                            out,
+                            "  {} / raw within each round: median {median:.2}x, range {min:.2}x..{max:.2}x \
+                             ({} rounds; raw and it ran in the same round, minutes apart at most, which cancels slow drift in the machine.s speed)",
+                            s.variant.name(),
+                            paired.len()
+                        );
+                    }
+                }
             }
         }
     }
