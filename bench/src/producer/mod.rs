@@ -583,7 +583,7 @@ pub fn main(args: &[String]) -> i32 {
                         let _ = writeln!(
                             out,
                             "  {} / raw within each round: median {median:.2}x, range {min:.2}x..{max:.2}x \
-                             ({} rounds; raw and it ran in the same round, minutes apart at most, which cancels slow drift in the machine.s speed)",
+                             ({} rounds; raw and it ran in the same round, seconds apart, which cancels slow drift in the machine's speed)",
                             s.variant.name(),
                             paired.len()
                         );
