@@ -1,5 +1,22 @@
 //! Helpers shared by the benchmark subcommands.
 
+use std::time::Duration;
+
+/// CPU time used so far by the calling thread, or zero where it cannot be
+/// read.
+pub(crate) fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is writable memory for one timespec, and
+    // CLOCK_THREAD_CPUTIME_ID is a valid clock for the calling thread.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// `arg` quoted for a POSIX shell when it needs quoting, to print the command.
 pub(crate) fn shell_quote(arg: &str) -> String {
     if !arg.is_empty()

@@ -31,7 +31,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::kafkit::MockCluster;
 
-use crate::common::{best_median, load_average, parse_number, shell_quote};
+use crate::common::{best_median, load_average, parse_number, shell_quote, thread_cpu_time};
 use crate::producer::{Measured, Meter};
 
 /// Consumer settings applied identically to every variant; everything else
@@ -280,21 +280,6 @@ impl Tally {
             self.first_error = Some(why());
         }
     }
-}
-
-/// CPU time used so far by the calling thread, or zero where it cannot be
-/// read.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is writable memory for one timespec, and
-    // CLOCK_THREAD_CPUTIME_ID is a valid clock for the calling thread.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Measures the timed part of a run: what [`Meter`] measures, plus the CPU

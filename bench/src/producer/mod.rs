@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ::kafkit::{ErrorCode, MockCluster};
 
 use crate::alloc::Snapshot;
-use crate::common::{best_median, load_average, parse_number, shell_quote};
+use crate::common::{best_median, load_average, parse_number, shell_quote, thread_cpu_time};
 
 /// Settings applied identically to every variant; everything else is left at
 /// librdkafka's defaults.
@@ -128,6 +128,7 @@ pub struct Meter {
     start: Instant,
     cpu: Duration,
     allocs: Snapshot,
+    sender: Duration,
 }
 
 /// What a [`Meter`] measured.
@@ -138,6 +139,9 @@ pub struct Measured {
     pub cpu: Duration,
     /// Rust allocations, all threads.
     pub allocs: Snapshot,
+    /// CPU time of the thread that started and stopped the meter (the
+    /// sending thread).
+    pub sender: Duration,
 }
 
 impl Meter {
@@ -147,6 +151,7 @@ impl Meter {
         Meter {
             start: Instant::now(),
             cpu,
+            sender: thread_cpu_time(),
             allocs,
         }
     }
@@ -158,6 +163,7 @@ impl Meter {
             elapsed,
             cpu,
             allocs: Snapshot::now().since(self.allocs),
+            sender: thread_cpu_time().saturating_sub(self.sender),
         }
     }
 }
@@ -432,8 +438,10 @@ pub fn main(args: &[String]) -> i32 {
                     let rate = o.messages as f64 / secs;
                     let n = o.messages as f64;
                     let cpu_us = m.cpu.as_secs_f64() * 1e6 / n;
+                    let busy = 100.0 * m.sender.as_secs_f64() / secs.max(f64::MIN_POSITIVE);
                     println!(
-                        "{label} {secs:>7.3} s {rate:>11.0} msg/s {:>8.1} MB/s  cpu {cpu_us:.2} us/msg  allocs/msg {:.2}  ({})",
+                        "{label} {secs:>7.3} s {rate:>11.0} msg/s {:>8.1} MB/s  cpu {cpu_us:.2} us/msg  \
+                         sender busy {busy:.0}%  allocs/msg {:.2}  ({})",
                         mb_per_s(rate, o.size),
                         m.allocs.calls as f64 / n,
                         out.note
@@ -619,6 +627,12 @@ pub fn main(args: &[String]) -> i32 {
         } else {
             ""
         }
+    );
+
+    let _ = writeln!(
+        out,
+        "  (sender busy, per round = CPU time of the sending thread / wall time; below 100% that thread \
+         waited for deliveries or queue space, or was preempted by the other threads)"
     );
 
     let mut code = 0;
