@@ -56,29 +56,24 @@ fn sending_shared_bytes_allocates_nothing_per_record() {
     let n = 20_000;
     // Room for every future, allocated before counting starts.
     let mut futures = Vec::with_capacity(n);
-    let counted = rt.block_on(async {
-        // Warm up: the topic handle, the first slots, the thread's caches.
-        for _ in 0..1_000 {
-            let record = Record::to(topic)
-                .key(Payload::from_static(b"k"))
-                .value(&shared);
-            futures.push(producer.send(record).await.expect("enqueue"));
-        }
-        for f in futures.drain(..) {
-            f.await.expect("delivered");
-        }
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        for _ in 0..n {
-            let record = Record::to(topic)
-                .key(Payload::from_static(b"k"))
-                .value(&shared);
-            futures.push(producer.send(record).await.expect("enqueue"));
-        }
-        for f in futures.drain(..) {
-            f.await.expect("delivered");
-        }
-        ALLOCATIONS.load(Ordering::SeqCst) - before
-    });
+    let send_all = |count: usize, futures: &mut Vec<kafkit::DeliveryFuture>| {
+        rt.block_on(async {
+            for _ in 0..count {
+                let record = Record::to(topic)
+                    .key(Payload::from_static(b"k"))
+                    .value(&shared);
+                futures.push(producer.send(record).await.expect("enqueue"));
+            }
+            for f in futures.drain(..) {
+                f.await.expect("delivered");
+            }
+        })
+    };
+    // Warm up: the topic handle, the first slots, the thread's caches.
+    send_all(1_000, &mut futures);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    send_all(n, &mut futures);
+    let counted = ALLOCATIONS.load(Ordering::SeqCst) - before;
     // Allocations that do not grow with the record count (a new slot
     // segment, the dispatcher's buffers, librdkafka's log lines) are fine;
     // one per record is not.
