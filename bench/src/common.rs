@@ -59,3 +59,72 @@ pub(crate) fn parse_number<T: std::str::FromStr>(flag: &str, value: &str) -> Res
         .parse()
         .map_err(|_| format!("{flag}: cannot parse {value:?}"))
 }
+
+/// `s` as a C string, or an error naming `what` if it holds a NUL byte.
+pub(crate) fn cstring(what: &str, s: &str) -> Result<std::ffi::CString, String> {
+    std::ffi::CString::new(s).map_err(|_| format!("{what} {s:?} contains a NUL byte"))
+}
+
+/// Creates a raw librdkafka client of `kind` from `settings`, for the `raw`
+/// variants. `events` is passed to `rd_kafka_conf_set_events` (0: none).
+pub(crate) fn new_raw_client(
+    kind: rdkafka_sys::bindings::rd_kafka_type_t,
+    settings: &[(String, String)],
+    events: i32,
+) -> Result<std::ptr::NonNull<rdkafka_sys::bindings::rd_kafka_t>, String> {
+    use rdkafka_sys::bindings as rd;
+    use std::ffi::CStr;
+
+    // SAFETY: rd_kafka_conf_new has no preconditions and returns an owned conf.
+    let conf = unsafe { rd::rd_kafka_conf_new() };
+    let mut errstr = [0 as libc::c_char; 512];
+    for (key, value) in settings {
+        let (k, v) = match (cstring("key", key), cstring("value", value)) {
+            (Ok(k), Ok(v)) => (k, v),
+            (Err(e), _) | (_, Err(e)) => {
+                // SAFETY: conf is owned and not used again.
+                unsafe { rd::rd_kafka_conf_destroy(conf) };
+                return Err(e);
+            }
+        };
+        // SAFETY: conf is valid, the strings are NUL-terminated and errstr is
+        // writable for its length.
+        let res = unsafe {
+            rd::rd_kafka_conf_set(
+                conf,
+                k.as_ptr(),
+                v.as_ptr(),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            )
+        };
+        if res != rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK {
+            // SAFETY: librdkafka NUL-terminated errstr; conf is owned and not
+            // used again.
+            let why = unsafe {
+                rd::rd_kafka_conf_destroy(conf);
+                CStr::from_ptr(errstr.as_ptr())
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            return Err(format!("raw: cannot set {key}={value}: {why}"));
+        }
+    }
+    if events != 0 {
+        // SAFETY: conf is valid; the caller passes documented event flags.
+        unsafe { rd::rd_kafka_conf_set_events(conf, events) };
+    }
+    // SAFETY: conf is valid and owned; on success rd_kafka_new takes it.
+    let rk = unsafe { rd::rd_kafka_new(kind, conf, errstr.as_mut_ptr(), errstr.len()) };
+    std::ptr::NonNull::new(rk).ok_or_else(|| {
+        // SAFETY: on failure the conf is still ours, and errstr has been
+        // NUL-terminated by librdkafka.
+        let why = unsafe {
+            rd::rd_kafka_conf_destroy(conf);
+            CStr::from_ptr(errstr.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!("raw: rd_kafka_new failed: {why}")
+    })
+}

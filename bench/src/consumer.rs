@@ -1387,11 +1387,13 @@ mod kafkit {
 /// `rd_kafka_consumer_poll`, reading each message's fields in place and
 /// destroying it with `rd_kafka_message_destroy`.
 mod raw {
-    use std::ffi::{CStr, CString};
+    use std::ffi::CStr;
     use std::ptr::NonNull;
 
-    use libc::{c_char, c_int};
+    use libc::c_int;
     use rdkafka_sys::bindings as rd;
+
+    use crate::common::{cstring, new_raw_client};
 
     use super::{settle, settled_note, Clock, Outcome, Run, Tally, Watchdog, POLL_WAIT};
 
@@ -1494,10 +1496,6 @@ mod raw {
         }
     }
 
-    fn cstring(what: &str, s: &str) -> Result<CString, String> {
-        CString::new(s).map_err(|_| format!("{what} {s:?} contains a NUL byte"))
-    }
-
     fn check(op: &str, code: c_int) -> Result<(), String> {
         if code == 0 {
             Ok(())
@@ -1509,65 +1507,7 @@ mod raw {
 
     /// Creates a consumer from `settings`.
     fn new_consumer(settings: &[(String, String)]) -> Result<Client, String> {
-        // SAFETY: rd_kafka_conf_new has no preconditions and returns an owned
-        // conf.
-        let conf = unsafe { rd::rd_kafka_conf_new() };
-        let mut errstr = [0 as c_char; 512];
-        for (key, value) in settings {
-            let (k, v) = match (cstring("key", key), cstring("value", value)) {
-                (Ok(k), Ok(v)) => (k, v),
-                (Err(e), _) | (_, Err(e)) => {
-                    // SAFETY: conf is owned and not used again.
-                    unsafe { rd::rd_kafka_conf_destroy(conf) };
-                    return Err(e);
-                }
-            };
-            // SAFETY: conf is valid, the strings are NUL-terminated and
-            // errstr is writable for its length.
-            let res = unsafe {
-                rd::rd_kafka_conf_set(
-                    conf,
-                    k.as_ptr(),
-                    v.as_ptr(),
-                    errstr.as_mut_ptr(),
-                    errstr.len(),
-                )
-            };
-            if res != rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK {
-                // SAFETY: librdkafka NUL-terminated errstr; conf is owned and
-                // not used again.
-                let why = unsafe {
-                    rd::rd_kafka_conf_destroy(conf);
-                    CStr::from_ptr(errstr.as_ptr())
-                        .to_string_lossy()
-                        .into_owned()
-                };
-                return Err(format!("raw: cannot set {key}={value}: {why}"));
-            }
-        }
-        // SAFETY: conf is valid and owned; on success rd_kafka_new takes it.
-        let rk = unsafe {
-            rd::rd_kafka_new(
-                rd::rd_kafka_type_t::RD_KAFKA_CONSUMER,
-                conf,
-                errstr.as_mut_ptr(),
-                errstr.len(),
-            )
-        };
-        match NonNull::new(rk) {
-            Some(rk) => Ok(Client(rk)),
-            None => {
-                // SAFETY: on failure the conf is still ours, and errstr has
-                // been NUL-terminated by librdkafka.
-                let why = unsafe {
-                    rd::rd_kafka_conf_destroy(conf);
-                    CStr::from_ptr(errstr.as_ptr())
-                        .to_string_lossy()
-                        .into_owned()
-                };
-                Err(format!("raw: rd_kafka_new failed: {why}"))
-            }
-        }
+        new_raw_client(rd::rd_kafka_type_t::RD_KAFKA_CONSUMER, settings, 0).map(Client)
     }
 
     /// Polls one message (waiting up to `timeout_ms`), touches or counts

@@ -7,14 +7,14 @@
 //! events read in batches with `rd_kafka_event_message_array`. After the last
 //! message it keeps serving until every delivery report has been seen.
 
-use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
-use libc::{c_char, c_int, c_void};
+use libc::{c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::{Meter, Outcome, Run, Tally};
+use crate::common::{cstring, new_raw_client};
 
 extern "C" {
     /// `rd_kafka_producev`, the same symbol `rdkafka-sys` binds, declared
@@ -64,72 +64,14 @@ impl Drop for Queue {
     }
 }
 
-fn cstring(what: &str, s: &str) -> Result<CString, String> {
-    CString::new(s).map_err(|_| format!("{what} {s:?} contains a NUL byte"))
-}
-
 /// Creates the producer from `settings` with delivery reports as events.
 fn new_client(settings: &[(String, String)]) -> Result<Client, String> {
-    // SAFETY: rd_kafka_conf_new has no preconditions and returns an owned conf.
-    let conf = unsafe { rd::rd_kafka_conf_new() };
-    let mut errstr = [0 as c_char; 512];
-    for (key, value) in settings {
-        let (k, v) = match (cstring("key", key), cstring("value", value)) {
-            (Ok(k), Ok(v)) => (k, v),
-            (Err(e), _) | (_, Err(e)) => {
-                // SAFETY: conf is owned and not used again.
-                unsafe { rd::rd_kafka_conf_destroy(conf) };
-                return Err(e);
-            }
-        };
-        // SAFETY: conf is valid, the strings are NUL-terminated and errstr is
-        // writable for its length.
-        let res = unsafe {
-            rd::rd_kafka_conf_set(
-                conf,
-                k.as_ptr(),
-                v.as_ptr(),
-                errstr.as_mut_ptr(),
-                errstr.len(),
-            )
-        };
-        if res != rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK {
-            // SAFETY: librdkafka NUL-terminated errstr; conf is owned and not
-            // used again.
-            let why = unsafe {
-                rd::rd_kafka_conf_destroy(conf);
-                CStr::from_ptr(errstr.as_ptr())
-                    .to_string_lossy()
-                    .into_owned()
-            };
-            return Err(format!("raw: cannot set {key}={value}: {why}"));
-        }
-    }
-    // SAFETY: conf is valid; DR is one of the documented event flags.
-    unsafe { rd::rd_kafka_conf_set_events(conf, rd::RD_KAFKA_EVENT_DR) };
-    // SAFETY: conf is valid and owned; on success rd_kafka_new takes it.
-    let rk = unsafe {
-        rd::rd_kafka_new(
-            rd::rd_kafka_type_t::RD_KAFKA_PRODUCER,
-            conf,
-            errstr.as_mut_ptr(),
-            errstr.len(),
-        )
-    };
-    match NonNull::new(rk) {
-        Some(rk) => Ok(Client(rk)),
-        None => {
-            // SAFETY: on failure the conf is still ours, and errstr has been
-            // NUL-terminated by librdkafka.
-            let why = unsafe {
-                rd::rd_kafka_conf_destroy(conf);
-                CStr::from_ptr(errstr.as_ptr())
-                    .to_string_lossy()
-                    .into_owned()
-            };
-            Err(format!("raw: rd_kafka_new failed: {why}"))
-        }
-    }
+    new_raw_client(
+        rd::rd_kafka_type_t::RD_KAFKA_PRODUCER,
+        settings,
+        rd::RD_KAFKA_EVENT_DR,
+    )
+    .map(Client)
 }
 
 /// Waits up to `timeout` for one event on the main queue and, if it is a
