@@ -178,6 +178,14 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
     }
     /// Called after every poll of the main queue, with or without an event.
     fn after_poll(&self) {}
+    /// One turn of the dispatcher loop: by default, waits for one event on
+    /// the main queue and serves it.
+    fn dispatch_once(&self) {
+        if let Some(event) = self.core().main_queue.poll(self.poll_timeout()) {
+            self.serve(event);
+        }
+        self.after_poll();
+    }
 }
 
 /// Spawns the dispatcher thread of `shared`; it runs until `stopped()` is
@@ -190,10 +198,7 @@ pub(crate) fn spawn_dispatcher<S: Dispatch>(
         .name(name)
         .spawn(move || {
             while !shared.stopped() {
-                if let Some(event) = shared.core().main_queue.poll(shared.poll_timeout()) {
-                    shared.serve(event);
-                }
-                shared.after_poll();
+                shared.dispatch_once();
             }
         })
         .map_err(|e| Error::Io {

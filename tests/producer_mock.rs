@@ -458,3 +458,177 @@ async fn failed_delivery_reports_the_error_text_not_the_payload() {
     assert!(text.contains("timed out"), "{text}");
     assert_eq!(err.record.value_bytes(), Some(&b"PAYLOAD-NOT-AN-ERROR"[..]));
 }
+
+// Who serves delivery reports: a task awaiting a delivery serves them on its
+// own thread and becomes the queue's owner; the dispatcher takes over
+// whenever the owner stops. These tests check that no report is left behind
+// and that user callbacks still run on the dispatcher thread.
+
+/// Waits (with a bound) until `done` holds, sleeping between checks.
+async fn eventually(what: &str, limit: Duration, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn reports_are_served_after_the_awaiting_task_is_gone() {
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("owner-gone", 3));
+    let producer = Producer::new(&target.config()).expect("producer");
+    let rt = common::runtime();
+    // A task awaits deliveries, serving their reports itself, then ends.
+    rt.block_on(async {
+        for i in 0..20 {
+            producer
+                .send(Record::to(topic).value(format!("awaited {i}")))
+                .await
+                .expect("enqueue")
+                .await
+                .expect("delivered");
+        }
+    });
+    drop(rt);
+    // Records whose futures are dropped at once, from a thread without a
+    // runtime: only the dispatcher can serve the last of their reports.
+    for i in 0..500 {
+        let delivery = producer
+            .try_send(Record::to(topic).value(format!("detached {i}")))
+            .expect("enqueue");
+        drop(delivery);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while producer.in_flight() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        producer.in_flight(),
+        0,
+        "reports left unserved after the owner task ended"
+    );
+}
+
+#[tokio::test]
+async fn callbacks_run_on_the_dispatcher_after_tasks_served_reports() {
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("callback-thread", 1));
+    let producer = Producer::new(&target.config()).expect("producer");
+    for i in 0..20 {
+        producer
+            .send(Record::to(topic).value(format!("awaited {i}")))
+            .await
+            .expect("enqueue")
+            .await
+            .expect("delivered");
+    }
+    let threads = Arc::new(Mutex::new(Vec::new()));
+    let mut awaited = Vec::new();
+    for i in 0..50 {
+        let threads = threads.clone();
+        producer
+            .send_with_callback(Record::to(topic).value(format!("cb {i}")), move |r| {
+                let name = std::thread::current().name().map(str::to_string);
+                if let Ok(mut v) = threads.lock() {
+                    v.push((name, r.is_ok()));
+                }
+            })
+            .expect("enqueue");
+        // Futures awaited in between give this task every chance to serve.
+        awaited.push(
+            producer
+                .send(Record::to(topic).value(format!("future {i}")))
+                .await
+                .expect("enqueue"),
+        );
+    }
+    for delivery in awaited {
+        delivery.await.expect("delivered");
+    }
+    let count = || threads.lock().map(|v| v.len()).unwrap_or(0);
+    eventually("50 callbacks", Duration::from_secs(10), || count() == 50).await;
+    let seen = threads.lock().map(|v| v.clone()).unwrap_or_default();
+    let dispatcher = format!("kafkit-{}", producer.name());
+    for (name, ok) in seen {
+        assert!(ok, "a callback record failed");
+        assert_eq!(name.as_deref(), Some(dispatcher.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn statistics_arrive_while_the_awaiting_task_is_idle() {
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("idle-owner", 1));
+    let mut config = target.config();
+    config
+        .statistics_interval(Duration::from_millis(100))
+        .expect("config");
+    let reports = Arc::new(AtomicUsize::new(0));
+    let seen = reports.clone();
+    let producer = Producer::builder(&config)
+        .on_statistics(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .expect("producer");
+    // This task serves a report, becoming the owner, then only sleeps.
+    producer
+        .send(Record::to(topic).value("x"))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    let before = reports.load(Ordering::SeqCst);
+    eventually("3 statistics reports", Duration::from_secs(10), || {
+        reports.load(Ordering::SeqCst) >= before + 3
+    })
+    .await;
+}
+
+#[test]
+fn many_tasks_each_awaiting_their_own_deliveries() {
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("many-tasks", 3));
+    let producer = Producer::new(&target.config()).expect("producer");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let offsets = rt.block_on(async {
+        let tasks: Vec<_> = (0..16)
+            .map(|t| {
+                let producer = producer.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    for i in 0..300 {
+                        let meta = producer
+                            .send(Record::to(topic).value(format!("{t}/{i}")))
+                            .await
+                            .expect("enqueue")
+                            .await
+                            .expect("delivered");
+                        got.push((meta.partition, meta.offset));
+                    }
+                    got
+                })
+            })
+            .collect();
+        // A bound against a hang, far above the normal run time.
+        tokio::time::timeout(Duration::from_secs(120), async {
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(task.await.expect("task"));
+            }
+            all
+        })
+        .await
+        .expect("every task finished")
+    });
+    assert_eq!(offsets.len(), 16 * 300);
+    for (partition, list) in common::offsets_by_partition(offsets) {
+        let expected: Vec<i64> = (0..list.len() as i64).collect();
+        assert_eq!(list, expected, "partition {partition}");
+    }
+}

@@ -1,9 +1,10 @@
 //! Delivery slots and the future that resolves when a record is delivered.
 //!
 //! Every record in flight has one slot in a slab, indexed by the opaque value
-//! given to librdkafka. The sending thread takes a slot, the dispatcher fills
-//! it from the delivery report, and the [`DeliveryFuture`] (or the callback)
-//! reads it. None of them takes a lock on the way:
+//! given to librdkafka. The sending thread takes a slot, whoever serves the
+//! delivery reports (a task awaiting a delivery, or the dispatcher: see
+//! serving.rs) fills it, and the [`DeliveryFuture`] (or the callback) reads
+//! it. None of them takes a lock on the way:
 //!
 //! - the slab grows by segments that are never moved or freed while the
 //!   producer lives, so a slot index stays valid without a lock;
@@ -299,8 +300,10 @@ pub(crate) struct Slots {
     fresh: CacheLine<AtomicUsize>,
     /// Records enqueued (written by senders).
     sent: CacheLine<AtomicUsize>,
-    /// Records reported (written by the dispatcher).
+    /// Records reported (written by whoever serves the reports).
     reported: CacheLine<AtomicUsize>,
+    /// Slots whose future registered a waker and waits (state `TASK`).
+    waiting: CacheLine<AtomicUsize>,
     /// The data of failed records, by slot, until their futures take them.
     failures: Mutex<HashMap<u32, Box<Failure>>>,
 }
@@ -314,6 +317,7 @@ impl Slots {
             fresh: CacheLine::default(),
             sent: CacheLine::default(),
             reported: CacheLine::default(),
+            waiting: CacheLine::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -334,6 +338,17 @@ impl Slots {
         // first: the difference is then never below the truth.
         let reported = self.reported.load(Ordering::Acquire);
         self.sent.load(Ordering::Acquire).saturating_sub(reported)
+    }
+
+    /// Number of futures waiting with a registered waker.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Whether slot `idx` has a future waiting on it with a waker.
+    pub(crate) fn is_awaited(&self, idx: u32) -> bool {
+        self.get(idx)
+            .is_some_and(|slot| state::of(slot.state.load(Ordering::Acquire)) == state::TASK)
     }
 
     /// Counts one record handed to librdkafka.
@@ -374,7 +389,7 @@ impl Slots {
             }
             None => state::IDLE,
         };
-        // Published to the dispatcher by the produce call that follows
+        // Published to the report's server by the produce call that follows
         // (librdkafka's queues synchronise), and by this release anyway.
         slot.state.store(next, Ordering::Release);
         Some(idx)
@@ -390,9 +405,10 @@ impl Slots {
         }
     }
 
-    /// Completes the slot of one delivery report: wakes its task, or runs
-    /// its callback, or frees it if its future is gone. `failure` builds the
-    /// failed record's data (called only when `report.err` is not 0).
+    /// Completes the slot of one delivery report: wakes its task, or adds
+    /// its callback with the outcome to `callbacks` (for the caller to run),
+    /// or frees it if its future is gone. `failure` builds the failed
+    /// record's data (called only when `report.err` is not 0).
     /// Freed slots are added to `freed`, to be released in one go with
     /// [`release_all`](Self::release_all). Returns false if the slot was not
     /// in flight (a report for an unknown opaque value, which would be a bug).
@@ -402,6 +418,7 @@ impl Slots {
         report: &Report,
         failure: impl FnOnce() -> Failure,
         freed: &mut Vec<u32>,
+        callbacks: &mut Vec<(Callback, Outcome)>,
     ) -> bool {
         let Some((idx, slot)) = u32::try_from(idx)
             .ok()
@@ -415,9 +432,8 @@ impl Slots {
                 let callback = slot.side().take_callback();
                 slot.state.store(state::FREE, Ordering::Relaxed);
                 freed.push(idx);
-                let outcome = outcome_of(report, failure);
                 if let Some(callback) = callback {
-                    guarded("delivery callback", || callback(outcome));
+                    callbacks.push((callback, outcome_of(report, failure)));
                 }
                 return true;
             }
@@ -437,6 +453,7 @@ impl Slots {
         let ready = state::ready(report.ts_type);
         match state::of(slot.state.swap(ready, Ordering::AcqRel)) {
             state::TASK => {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
                 let waker = slot.side().take_waker();
                 if let Some(waker) = waker {
                     waker.wake();
@@ -508,11 +525,14 @@ impl Slots {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => state::TASK,
+                Ok(_) => {
+                    self.waiting.fetch_add(1, Ordering::SeqCst);
+                    state::TASK
+                }
                 Err(actual) => actual,
             }
         } else {
-            // The dispatcher turns the state READY before it takes the
+            // The report's server turns the state READY before it takes the
             // waker: if it took the old one, this load sees READY.
             slot.state.load(Ordering::Acquire)
         };
@@ -579,7 +599,12 @@ impl Slots {
                         Ordering::AcqRel,
                         Ordering::Acquire,
                     ) {
-                        Ok(_) => return,
+                        Ok(_) => {
+                            if state::of(current) == state::TASK {
+                                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                            }
+                            return;
+                        }
                         Err(actual) => current = actual,
                     }
                 }
@@ -599,6 +624,7 @@ impl Slots {
             timestamp: 0,
         };
         let mut freed = Vec::new();
+        let mut callbacks = Vec::new();
         let end = self.fresh.load(Ordering::Acquire).min(MAX_SLOTS);
         for idx in 0..end {
             let pending = u32::try_from(idx)
@@ -613,10 +639,17 @@ impl Slots {
                 });
             if pending {
                 self.count_reported(1);
-                self.complete(idx, &report, || Failure::bare(DESTROY), &mut freed);
+                self.complete(
+                    idx,
+                    &report,
+                    || Failure::bare(DESTROY),
+                    &mut freed,
+                    &mut callbacks,
+                );
             }
         }
         self.release_all(&freed);
+        run_callbacks(&mut callbacks);
     }
 
     /// A never used slot.
@@ -728,6 +761,13 @@ impl Slots {
 }
 
 /// The outcome a report describes.
+/// Runs delivery callbacks, each guarded against panics.
+pub(crate) fn run_callbacks(callbacks: &mut Vec<(Callback, Outcome)>) {
+    for (callback, outcome) in callbacks.drain(..) {
+        guarded("delivery callback", || callback(outcome));
+    }
+}
+
 fn outcome_of(report: &Report, failure: impl FnOnce() -> Failure) -> Outcome {
     if report.err == 0 {
         Ok(Delivered {
@@ -744,6 +784,12 @@ fn outcome_of(report: &Report, failure: impl FnOnce() -> Failure) -> Outcome {
 ///
 /// Await it in async code, or call [`wait`](Self::wait) from blocking code.
 /// Dropping it does not cancel the delivery; the outcome is then discarded.
+///
+/// Polling a future whose report has not been read yet first reads the
+/// producer's reports that have arrived, on the polling thread (as a
+/// librdkafka poll loop would), so a task that sends and awaits needs no
+/// other thread; the producer's dispatcher thread reads them whenever no
+/// such task does.
 #[must_use = "a DeliveryFuture reports whether the record was delivered"]
 pub struct DeliveryFuture {
     shared: Arc<Shared>,
@@ -777,6 +823,9 @@ impl DeliveryFuture {
     /// Every case but a delivered record that no task waited for.
     #[inline(never)]
     fn poll_slow(&mut self, topic: Topic, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
+        // Not ready: serve the reports that have arrived, on this thread
+        // (see serving.rs), then look again.
+        self.shared.serve_as_task(Some(cx.waker()), self.idx());
         let mut registered = self.registered();
         let polled = self
             .shared
@@ -919,7 +968,13 @@ mod tests {
         let mut freed = Vec::new();
         for idx in [a, b, c] {
             slots.detach(idx, false);
-            assert!(slots.complete(idx as usize, &report, || Failure::bare(-1), &mut freed));
+            assert!(slots.complete(
+                idx as usize,
+                &report,
+                || Failure::bare(-1),
+                &mut freed,
+                &mut Vec::new()
+            ));
         }
         slots.release_all(&freed);
         let mut again: Vec<u32> = (0..3)
@@ -929,7 +984,13 @@ mod tests {
         assert_eq!(again, vec![0, 1, 2]);
         assert_eq!(slots.insert(None, Choices::default()), Some(3));
         // An unknown or free slot is not completed.
-        assert!(!slots.complete(1 << 30, &report, || Failure::bare(-1), &mut freed));
+        assert!(!slots.complete(
+            1 << 30,
+            &report,
+            || Failure::bare(-1),
+            &mut freed,
+            &mut Vec::new()
+        ));
     }
 
     #[test]
@@ -966,7 +1027,8 @@ mod tests {
                         idx as usize,
                         &report,
                         || Failure::bare(-1),
-                        &mut freed
+                        &mut freed,
+                        &mut Vec::new()
                     ));
                     slots.release_all(&freed);
                     freed.clear();
@@ -1021,6 +1083,8 @@ mod tests {
         let mut registered = false;
         assert!(slots.poll_slot(idx, &waker, &mut registered).is_none());
         assert!(registered);
+        assert_eq!(slots.waiting(), 1);
+        assert!(slots.is_awaited(idx));
         let report = Report {
             err: 0,
             partition: 2,
@@ -1029,8 +1093,15 @@ mod tests {
             timestamp: 5,
         };
         let mut freed = Vec::new();
-        assert!(slots.complete(idx as usize, &report, || Failure::bare(-1), &mut freed));
+        assert!(slots.complete(
+            idx as usize,
+            &report,
+            || Failure::bare(-1),
+            &mut freed,
+            &mut Vec::new()
+        ));
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(slots.waiting(), 0);
         match slots.poll_slot(idx, &waker, &mut registered) {
             Some((Ok(d), _)) => {
                 assert_eq!((d.partition, d.offset), (2, 9));
@@ -1048,7 +1119,7 @@ mod tests {
             value: Some(b"v".to_vec()),
             ..Failure::bare(-192)
         };
-        assert!(slots.complete(idx as usize, &failed, failure, &mut freed));
+        assert!(slots.complete(idx as usize, &failed, failure, &mut freed, &mut Vec::new()));
         let mut registered = false;
         match slots.poll_slot(idx, &waker, &mut registered) {
             Some((Err(f), _)) => assert_eq!(f.value.as_deref(), Some(&b"v"[..])),

@@ -3,6 +3,7 @@
 mod delivery;
 mod payload;
 mod record;
+mod serving;
 mod spent;
 mod topics;
 
@@ -21,11 +22,14 @@ use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
     event_type, ClientKind, DeliveryView, DrBuffer, NativeEvent, NativeHeaders, NativeTopic,
-    ProduceArgs, RawError, PARTITION_UA,
+    ProduceArgs, RawError, WakingQueue, PARTITION_UA,
 };
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
-use delivery::{Callback, Choices, Failure, Origin, Report, Slots, ThreadWaker};
+use delivery::{
+    run_callbacks, Callback, Choices, Failure, Origin, Outcome, Report, Slots, ThreadWaker,
+};
+use serving::{Deferred, Serving, NO_SLOT};
 use spent::Spent;
 use topics::Topics;
 
@@ -46,6 +50,10 @@ pub(crate) struct Shared {
     // client.
     spent: Spent,
     topics: Topics,
+    /// The main queue with the wake-up hook that tells `serving` when it
+    /// turns non-empty (dropped before the client).
+    _hooked: WakingQueue,
+    serving: Arc<Serving>,
     core: ClientCore,
     pub(crate) slots: Slots,
     scratch: Mutex<Scratch>,
@@ -62,6 +70,8 @@ struct Scratch {
     messages: DrBuffer,
     /// Slots freed while serving a batch, released together.
     freed: Vec<u32>,
+    /// Callbacks of the batch, with their outcomes.
+    callbacks: Vec<(Callback, Outcome)>,
 }
 
 impl Dispatch for Shared {
@@ -75,7 +85,7 @@ impl Dispatch for Shared {
 
     fn serve(&self, event: NativeEvent) {
         if event.kind() == event_type::DR {
-            self.deliver(&event);
+            self.deliver(&event, true);
             // Destroying the event frees its messages and their queue space.
             // A sender blocked on a full queue needs that now; otherwise the
             // next send destroys it (see spent.rs).
@@ -111,12 +121,98 @@ impl Dispatch for Shared {
             }
         }
     }
+
+    /// Runs what tasks handed over, then serves the main queue unless a
+    /// task owns it (see serving.rs).
+    fn dispatch_once(&self) {
+        self.run_deferred();
+        let idle = self.poll_timeout();
+        let serves = self
+            .serving
+            .dispatcher_serves(idle, |owner_slot| self.others_wait(owner_slot));
+        if serves {
+            match self.serving.begin() {
+                Some(round) => {
+                    loop {
+                        round.before_poll();
+                        match self.core.main_queue.poll(Duration::ZERO) {
+                            Some(event) => self.serve(event),
+                            None => break,
+                        }
+                    }
+                    drop(round);
+                    self.run_deferred();
+                    self.after_poll();
+                    self.serving.dispatcher_idle(self.poll_timeout());
+                }
+                // A task is serving: wait for its round to end.
+                None => self.serving.wait_for_round(idle),
+            }
+        } else {
+            self.after_poll();
+        }
+    }
 }
 
 impl Shared {
-    fn deliver(&self, event: &NativeEvent) {
+    /// Serves the reports that have arrived, on a task's thread, if no
+    /// other thread is serving them; the task (waiting on slot `slot`)
+    /// becomes the queue's owner. Events that are not delivery reports, and
+    /// callbacks, go to the dispatcher.
+    #[inline(never)]
+    fn serve_as_task(&self, waker: Option<&Waker>, slot: u32) {
+        let Some(round) = self.serving.begin_task(waker, slot) else {
+            return;
+        };
+        loop {
+            round.before_poll();
+            let Some(event) = self.core.main_queue.poll(Duration::ZERO) else {
+                break;
+            };
+            if event.kind() == event_type::DR {
+                self.deliver(&event, false);
+                // This thread sent the records: it frees them too.
+                drop(event);
+                self.wake_space_waiters();
+            } else {
+                self.serving.defer(Deferred::Event(event));
+            }
+        }
+    }
+
+    /// Whether anyone but the queue's owner (waiting on `owner_slot`, or on
+    /// nothing) waits for reports.
+    fn others_wait(&self, owner_slot: u32) -> bool {
+        let owner_waits = owner_slot != NO_SLOT && self.slots.is_awaited(owner_slot);
+        self.slots.waiting() > usize::from(owner_waits)
+            || self.space_waiting.load(Ordering::Acquire) > 0
+    }
+
+    /// Runs the events and callbacks tasks handed to the dispatcher.
+    fn run_deferred(&self) {
+        let deferred = self.serving.take_deferred();
+        if deferred.is_empty() {
+            return;
+        }
+        let mut callbacks = Vec::new();
+        for work in deferred {
+            match work {
+                Deferred::Event(event) => self.core.handle_event(&event),
+                Deferred::Callback(callback, outcome) => callbacks.push((callback, outcome)),
+            }
+        }
+        run_callbacks(&mut callbacks);
+    }
+
+    /// Completes the slots of one delivery report event. Callbacks run now
+    /// on the dispatcher, or are handed to it from a task.
+    fn deliver(&self, event: &NativeEvent, on_dispatcher: bool) {
         let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Scratch { messages, freed } = &mut *scratch;
+        let Scratch {
+            messages,
+            freed,
+            callbacks,
+        } = &mut *scratch;
         event.for_each_delivery_batch(messages, |batch| {
             // Counted first, so that a resolved future never sees its record
             // still in flight.
@@ -133,15 +229,22 @@ impl Shared {
                 if report.err == PURGE_QUEUE || report.err == PURGE_INFLIGHT {
                     self.purged.fetch_add(1, Ordering::Relaxed);
                 }
-                let found = self
-                    .slots
-                    .complete(dr.opaque(), &report, || failure_of(&dr), freed);
+                let found =
+                    self.slots
+                        .complete(dr.opaque(), &report, || failure_of(&dr), freed, callbacks);
                 if !found {
                     tracing::error!(slot = dr.opaque(), "delivery report for an unknown slot");
                 }
             }
             self.slots.release_all(freed);
             freed.clear();
+            if on_dispatcher {
+                run_callbacks(callbacks);
+            } else {
+                for (callback, outcome) in callbacks.drain(..) {
+                    self.serving.defer(Deferred::Callback(callback, outcome));
+                }
+            }
         });
     }
 
@@ -165,6 +268,9 @@ impl Shared {
             list.push(waker.clone());
         }
         self.space_waiting.store(list.len(), Ordering::Release);
+        drop(list);
+        // The dispatcher serves while a sender waits for space.
+        self.serving.ring();
     }
 
     /// Enqueues a record for a `SendFuture`: on a full queue, registers the
@@ -177,8 +283,19 @@ impl Shared {
         record: &Record,
         cx: &mut Context<'_>,
     ) -> Poll<Result<u32, RawError>> {
+        // Reports that arrived since the last send are served first, on
+        // this thread (see serving.rs).
+        if self.serving.pending() {
+            self.serve_as_task(Some(cx.waker()), NO_SLOT);
+        }
         match self.enqueue(record, None) {
             Err(raw) if raw.code == QUEUE_FULL => {
+                // Serving the reports that have arrived frees their space.
+                self.serve_as_task(Some(cx.waker()), NO_SLOT);
+                match self.enqueue(record, None) {
+                    Err(raw) if raw.code == QUEUE_FULL => {}
+                    other => return Poll::Ready(other),
+                }
                 self.register_space_waiter(cx.waker());
                 match self.enqueue(record, None) {
                     Err(raw) if raw.code == QUEUE_FULL => Poll::Pending,
@@ -380,9 +497,19 @@ impl ProducerBuilder {
             event_type::DR,
             self.handlers,
         )?;
+        let serving = Arc::new(Serving::new());
+        let hooked = {
+            let serving = serving.clone();
+            WakingQueue::new(
+                core.native.main_queue(),
+                Box::new(move || serving.on_queue_non_empty()),
+            )
+        };
         let shared = Arc::new(Shared {
             spent: Spent::default(),
             topics: Topics::new(),
+            _hooked: hooked,
+            serving,
             core,
             slots: Slots::new(),
             scratch: Mutex::new(Scratch::default()),
@@ -437,8 +564,13 @@ impl Producer {
     }
 
     /// Enqueues a record without waiting: a full queue is an error with code
-    /// [`ErrorCode::QueueFull`] that hands the record back.
+    /// [`ErrorCode::QueueFull`] that hands the record back. Delivery reports
+    /// that have arrived are read first, on this thread, freeing their
+    /// space.
     pub fn try_send(&self, record: Record) -> Result<DeliveryFuture, ProduceError> {
+        if self.shared().serving.pending() {
+            self.shared().serve_as_task(None, NO_SLOT);
+        }
         match self.shared().enqueue(&record, None) {
             Ok(idx) => Ok(DeliveryFuture::new(
                 self.shared().clone(),
@@ -458,6 +590,7 @@ impl Producer {
         record: Record,
         on_delivery: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> Result<(), ProduceError> {
+        self.shared().serving.note_callbacks();
         let origin = Origin::of(&record);
         let callback: Callback = Box::new(move |outcome| on_delivery(origin.finish(outcome)));
         match self.shared().enqueue(&record, Some(callback)) {
@@ -500,7 +633,11 @@ impl Producer {
     /// Waits until every record sent so far is delivered or has failed, for
     /// at most `timeout`. On timeout the error says how many remain.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        // librdkafka's flush waits for the reports to be served: by the
+        // dispatcher, meanwhile.
+        let flushing = self.shared().serving.flushing();
         let code = self.shared().core.native.flush(timeout);
+        drop(flushing);
         if code == 0 {
             Ok(())
         } else {
@@ -558,6 +695,7 @@ impl Producer {
 /// Flushes for `timeout`, then purges; returns the number of purged records.
 fn close_shared(shared: &Shared, timeout: Duration) -> usize {
     shared.closed.store(true, Ordering::Release);
+    let _flushing = shared.serving.flushing();
     if shared.core.native.flush(timeout) == 0 {
         return 0;
     }
@@ -580,6 +718,8 @@ impl Drop for Handle {
             );
         }
         self.shared.stop.store(true, Ordering::Release);
+        self.shared.serving.disown();
+        self.shared.serving.ring();
         self.shared.core.main_queue.wake();
         let thread = self
             .dispatcher
@@ -597,6 +737,7 @@ impl Drop for Handle {
         while let Some(event) = self.shared.core.main_queue.poll(Duration::ZERO) {
             self.shared.serve(event);
         }
+        self.shared.run_deferred();
         drop(self.shared.spent.take_stale(true));
         self.shared.slots.fail_all();
     }

@@ -189,7 +189,7 @@ struct Options {
 const USAGE: &str = "\
 usage: kafkit-bench producer [options]
 
-  --messages N        messages per run (default 1000000)
+  --messages N        messages per run (default 5000000)
   --size S            payload bytes per message (default 100)
   --partitions P      partitions of each topic (default 3; embedded cluster only)
   --rounds R          rounds; best and median are reported (default 3)
@@ -202,7 +202,7 @@ usage: kafkit-bench producer [options]
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
-        messages: 1_000_000,
+        messages: 5_000_000,
         size: 100,
         partitions: 3,
         rounds: 3,
