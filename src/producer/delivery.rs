@@ -31,7 +31,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -290,9 +290,24 @@ thread_local! {
     static SPARE: Cell<(u64, u32)> = const { Cell::new((0, NIL)) };
 }
 
+/// Slabs no producer uses now, for the next producers to take.
+static POOL: Mutex<Vec<&'static Slots>> = Mutex::new(Vec::new());
+
 /// The slab of records in flight.
+///
+/// A producer leases a slab for its lifetime ([`Slots::lease`]); when the
+/// producer is freed the slab goes back to a pool for the next producer,
+/// and it is never deallocated. So a [`DeliveryFuture`] refers to its slot
+/// with a plain `&'static` reference, and neither sending nor awaiting
+/// touches a reference count. The memory kept is the most slots that
+/// producers alive at the same time ever had in flight. Futures of a
+/// producer that is gone keep only their slots, which are all completed
+/// by then (see [`Slots::fail_all`]): a new producer on the slab leaves
+/// them alone until those futures take their outcomes and free them.
 pub(crate) struct Slots {
     id: u64,
+    /// The producer that leases the slab (empty while it is in the pool).
+    owner: Mutex<Weak<Shared>>,
     segments: [OnceLock<Box<[Slot]>>; SEGMENTS],
     /// Head of the free stack: a change count (high 32 bits) and a slot index.
     free: CacheLine<AtomicU64>,
@@ -312,6 +327,7 @@ impl Slots {
     pub(crate) fn new() -> Self {
         Slots {
             id: NEXT_SLAB.fetch_add(1, Ordering::Relaxed),
+            owner: Mutex::new(Weak::new()),
             segments: std::array::from_fn(|_| OnceLock::new()),
             free: CacheLine(AtomicU64::new(u64::from(NIL))),
             fresh: CacheLine::default(),
@@ -320,6 +336,29 @@ impl Slots {
             waiting: CacheLine::default(),
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A slab for the producer `owner`: one from the pool, or a new one.
+    pub(crate) fn lease(owner: Weak<Shared>) -> &'static Slots {
+        let pooled = POOL.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let slots = pooled.unwrap_or_else(|| Box::leak(Box::new(Slots::new())));
+        *slots.owner_lock() = owner;
+        slots
+    }
+
+    /// Returns the slab to the pool; its producer is being freed.
+    pub(crate) fn give_back(&'static self) {
+        *self.owner_lock() = Weak::new();
+        POOL.lock().unwrap_or_else(|p| p.into_inner()).push(self);
+    }
+
+    fn owner_lock(&self) -> MutexGuard<'_, Weak<Shared>> {
+        self.owner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The producer that leases the slab, if it is alive.
+    fn owner(&self) -> Option<Arc<Shared>> {
+        self.owner_lock().upgrade()
     }
 
     fn failures(&self) -> MutexGuard<'_, HashMap<u32, Box<Failure>>> {
@@ -792,7 +831,8 @@ fn outcome_of(report: &Report, failure: impl FnOnce() -> Failure) -> Outcome {
 /// such task does.
 #[must_use = "a DeliveryFuture reports whether the record was delivered"]
 pub struct DeliveryFuture {
-    shared: Arc<Shared>,
+    /// The producer's slab (never freed: see [`Slots`]).
+    slots: &'static Slots,
     /// The record's topic; `None` once the future has returned its result.
     topic: Option<Topic>,
     /// The slot index, and [`REGISTERED`] once a waker was left in the slot
@@ -804,9 +844,9 @@ pub struct DeliveryFuture {
 const REGISTERED: u64 = 1 << 32;
 
 impl DeliveryFuture {
-    pub(crate) fn new(shared: Arc<Shared>, idx: u32, topic: Topic) -> Self {
+    pub(crate) fn new(slots: &'static Slots, idx: u32, topic: Topic) -> Self {
         DeliveryFuture {
-            shared,
+            slots,
             topic: Some(topic),
             slot: u64::from(idx),
         }
@@ -824,11 +864,13 @@ impl DeliveryFuture {
     #[inline(never)]
     fn poll_slow(&mut self, topic: Topic, cx: &mut Context<'_>) -> Poll<DeliveryResult> {
         // Not ready: serve the reports that have arrived, on this thread
-        // (see serving.rs), then look again.
-        self.shared.serve_as_task(Some(cx.waker()), self.idx());
+        // (see serving.rs), then look again. Without a producer, the slot
+        // was completed when it was torn down.
+        if let Some(shared) = self.slots.owner() {
+            shared.serve_as_task(Some(cx.waker()), self.idx());
+        }
         let mut registered = self.registered();
         let polled = self
-            .shared
             .slots
             .poll_slot(self.idx(), cx.waker(), &mut registered);
         if registered {
@@ -877,7 +919,7 @@ impl Future for DeliveryFuture {
             panic!("DeliveryFuture polled after completion");
         };
         if !this.registered() {
-            if let Some(d) = this.shared.slots.take_delivered(this.idx()) {
+            if let Some(d) = this.slots.take_delivered(this.idx()) {
                 this.topic = None;
                 return Poll::Ready(Ok(RecordMetadata {
                     topic,
@@ -894,7 +936,7 @@ impl Future for DeliveryFuture {
 impl Drop for DeliveryFuture {
     fn drop(&mut self) {
         if self.topic.take().is_some() {
-            self.shared.slots.detach(self.idx(), self.registered());
+            self.slots.detach(self.idx(), self.registered());
         }
     }
 }
@@ -1002,6 +1044,53 @@ mod tests {
         let b = second.insert(None, Choices::default()).expect("slot");
         assert_eq!(b, 0, "a fresh slot of the second slab");
         assert_eq!(first.insert(None, Choices::default()), Some(a));
+    }
+
+    #[test]
+    fn a_completed_slot_stays_with_its_future_until_taken() {
+        // A slab passes to a new producer while futures of the old one may
+        // still hold completed slots: those are never handed out again
+        // until their futures take the outcome.
+        let slots = Slots::new();
+        let held = slots.insert(None, Choices::default()).expect("slot");
+        let report = Report {
+            err: 0,
+            partition: 1,
+            offset: 42,
+            ts_type: 1,
+            timestamp: 7,
+        };
+        let mut freed = Vec::new();
+        assert!(slots.complete(
+            held as usize,
+            &report,
+            || Failure::bare(-1),
+            &mut freed,
+            &mut Vec::new()
+        ));
+        assert!(freed.is_empty(), "a slot with a future is not freed");
+        let others: Vec<u32> = (0..1000)
+            .filter_map(|_| slots.insert(None, Choices::default()))
+            .collect();
+        assert!(!others.contains(&held));
+        let delivered = slots.take_delivered(held).expect("ready");
+        assert_eq!((delivered.partition, delivered.offset), (1, 42));
+        assert_eq!(slots.insert(None, Choices::default()), Some(held));
+    }
+
+    #[test]
+    fn a_slab_given_back_is_leased_again() {
+        let first = Slots::lease(Weak::new());
+        let idx = first.insert(None, Choices::default()).expect("slot");
+        first.cancel(idx);
+        first.give_back();
+        // Other tests may lease slabs meanwhile: look for ours among a few.
+        let leased: Vec<&'static Slots> = (0..8).map(|_| Slots::lease(Weak::new())).collect();
+        assert!(leased.iter().any(|s| std::ptr::eq(*s, first)));
+        assert!(leased.iter().all(|s| s.owner().is_none()));
+        for slots in leased {
+            slots.give_back();
+        }
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub(crate) struct Shared {
     _hooked: WakingQueue,
     serving: Arc<Serving>,
     core: ClientCore,
-    pub(crate) slots: Slots,
+    pub(crate) slots: &'static Slots,
     scratch: Mutex<Scratch>,
     space_waiters: Mutex<Vec<Waker>>,
     space_waiting: AtomicUsize,
@@ -151,6 +151,14 @@ impl Dispatch for Shared {
         } else {
             self.after_poll();
         }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Every slot in flight was completed when the last handle was
+        // dropped; the futures still holding completed slots keep them.
+        self.slots.give_back();
     }
 }
 
@@ -505,13 +513,13 @@ impl ProducerBuilder {
                 Box::new(move || serving.on_queue_non_empty()),
             )
         };
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|me| Shared {
             spent: Spent::default(),
             topics: Topics::new(),
             _hooked: hooked,
             serving,
             core,
-            slots: Slots::new(),
+            slots: Slots::lease(me.clone()),
             scratch: Mutex::new(Scratch::default()),
             space_waiters: Mutex::new(Vec::new()),
             space_waiting: AtomicUsize::new(0),
@@ -572,11 +580,7 @@ impl Producer {
             self.shared().serve_as_task(None, NO_SLOT);
         }
         match self.shared().enqueue(&record, None) {
-            Ok(idx) => Ok(DeliveryFuture::new(
-                self.shared().clone(),
-                idx,
-                record.topic,
-            )),
+            Ok(idx) => Ok(DeliveryFuture::new(self.shared().slots, idx, record.topic)),
             Err(raw) => Err(produce_error("produce", raw, record)),
         }
     }
@@ -772,7 +776,7 @@ impl Future for SendFuture<'_> {
                     .take()
                     .map(|r| r.topic)
                     .unwrap_or_else(|| Topic::from(""));
-                Poll::Ready(Ok(DeliveryFuture::new(shared.clone(), idx, topic)))
+                Poll::Ready(Ok(DeliveryFuture::new(shared.slots, idx, topic)))
             }
             Poll::Ready(Err(raw)) => {
                 let record = this.record.take().unwrap_or_else(|| Record::to(""));

@@ -243,6 +243,7 @@ pub struct Record {
 impl Record {
     /// A record for `topic` (a [`Topic`], or a name) with no key, no value
     /// and no headers.
+    #[inline(always)]
     pub fn to(topic: impl Into<Topic>) -> Self {
         Record {
             topic: topic.into(),
@@ -256,6 +257,7 @@ impl Record {
 
     /// Sets the key (used by the partitioner and by log compaction). Any
     /// [`Payload`] form works: owned, static or shared bytes.
+    #[inline(always)]
     pub fn key(mut self, key: impl Into<Payload>) -> Self {
         self.key = Some(key.into());
         self
@@ -264,6 +266,7 @@ impl Record {
     /// Sets the value. Any [`Payload`] form works: owned bytes or text,
     /// or, to send the same bytes many times without allocating, static or
     /// shared (`Arc<[u8]>`) bytes.
+    #[inline(always)]
     pub fn value(mut self, value: impl Into<Payload>) -> Self {
         self.value = Some(value.into());
         self
