@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use kafkit::{ClientConfig, DeliveryResult, ErrorCode, Producer, Record, Topic};
+use kafkit::{ClientConfig, DeliveryResult, ErrorCode, Payload, Producer, Record, Topic};
 
 use super::{Meter, Outcome, Run, Tally};
 
@@ -32,7 +32,7 @@ fn tally_result(tally: &mut Tally, result: DeliveryResult) {
 }
 
 /// `kafkit-send`: a current-thread tokio runtime; each record is built in the
-/// loop (an interned [`Topic`] and the shared template as its value),
+/// loop (an interned [`Topic`] and the static template as its value),
 /// `send(record).await` enqueues it, and its `DeliveryFuture` joins a window
 /// of `run.window` futures; when the window is full the oldest one is
 /// awaited. The rest are awaited at the end.
@@ -43,7 +43,7 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
         .build()
         .map_err(|e| format!("cannot build the tokio runtime: {e}"))?;
     let topic = Topic::new(run.topic);
-    let template: Arc<[u8]> = Arc::from(run.template);
+    let template = Payload::from_static(run.template);
     let mut window = VecDeque::with_capacity(run.window + 1);
 
     let meter = Meter::start();
@@ -52,7 +52,7 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
         // Without a broker, deliveries fail only after `message.timeout.ms`;
         // the loop relies on that, and the drain has its own limit.
         for _ in 0..run.messages {
-            let record = Record::to(topic).value(&template);
+            let record = Record::to(topic).value(template.clone());
             match producer.send(record).await {
                 Ok(delivery) => window.push_back(delivery),
                 Err(e) => tally.fail(|| e.error.to_string()),
@@ -170,7 +170,7 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
     let producer = producer(run)?;
     let progress = Arc::new(Progress::new());
     let topic = Topic::new(run.topic);
-    let template: Arc<[u8]> = Arc::from(run.template);
+    let template = Payload::from_static(run.template);
     let n = run.messages as u64;
     let window = run.window as u64;
     let mut queue_full = 0u64;
@@ -184,7 +184,7 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
             waits += 1;
             progress.wait_until(sent - window / 2, DRAIN_LIMIT)?;
         }
-        let mut record = Record::to(topic).value(&template);
+        let mut record = Record::to(topic).value(template.clone());
         loop {
             let p = progress.clone();
             match producer.send_with_callback(record, move |result| p.report(result)) {

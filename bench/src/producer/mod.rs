@@ -6,9 +6,9 @@
 //! part runs from the first message to the last delivery report. In every
 //! variant librdkafka copies each message's payload from one template buffer
 //! inside the timed loop (`RD_KAFKA_MSG_F_COPY`): `raw` passes the template's
-//! pointer, the kafkit variants pass the template as a shared
-//! [`kafkit::Payload`] (an `Arc<[u8]>` clone, no allocation), so both copy
-//! each payload once.
+//! pointer, the kafkit variants pass the same template as a static
+//! [`kafkit::Payload`] (`Payload::from_static`: the same pointer, no
+//! allocation and no reference count), so both copy each payload once.
 
 mod kafkit;
 mod raw;
@@ -63,7 +63,9 @@ pub struct Run<'a> {
     /// `bootstrap.servers` followed by [`SETTINGS`].
     pub settings: &'a [(String, String)],
     pub topic: &'a str,
-    pub template: &'a [u8],
+    /// The payload every message carries (leaked once per process, so
+    /// kafkit can take it as a static payload, as raw takes its pointer).
+    pub template: &'static [u8],
     pub messages: usize,
     /// In-flight bound of the kafkit variants.
     pub window: usize,
@@ -184,6 +186,7 @@ struct Options {
     bootstrap: Option<String>,
     variants: Vec<Variant>,
     check_ratio: Option<f64>,
+    window: usize,
 }
 
 const USAGE: &str = "\
@@ -197,6 +200,7 @@ usage: kafkit-bench producer [options]
                       (topics are then auto-created by the broker)
   --variants LIST     comma-separated, from raw,kafkit-send,kafkit-callback
                       (default all)
+  --window W          records in flight in the kafkit variants (default 50000)
   --check-ratio X     exit 1 if kafkit-send's best msg/s divided by raw's best
                       is below X (needs both variants)";
 
@@ -209,6 +213,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         bootstrap: None,
         variants: Variant::ALL.to_vec(),
         check_ratio: None,
+        window: WINDOW,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -232,6 +237,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--rounds" => o.rounds = parse_number(flag, &value()?)?,
             "--bootstrap" => o.bootstrap = Some(value()?),
             "--check-ratio" => o.check_ratio = Some(parse_number(flag, &value()?)?),
+            "--window" => o.window = parse_number(flag, &value()?)?,
             "--variants" => {
                 let list = value()?;
                 let mut variants = Vec::new();
@@ -358,7 +364,7 @@ pub fn main(args: &[String]) -> i32 {
         .collect::<Vec<_>>()
         .join(" ");
 
-    let template: Vec<u8> = (0..o.size).map(|i| (i % 251) as u8).collect();
+    let template: &'static [u8] = Box::leak((0..o.size).map(|i| (i % 251) as u8).collect());
     let run_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -420,9 +426,9 @@ pub fn main(args: &[String]) -> i32 {
                 let run = Run {
                     settings: &settings,
                     topic: &topic,
-                    template: &template,
+                    template,
                     messages: o.messages,
-                    window: WINDOW,
+                    window: o.window,
                 };
                 match variant {
                     Variant::Raw => raw::run(&run),
@@ -439,9 +445,10 @@ pub fn main(args: &[String]) -> i32 {
                     let n = o.messages as f64;
                     let cpu_us = m.cpu.as_secs_f64() * 1e6 / n;
                     let busy = 100.0 * m.sender.as_secs_f64() / secs.max(f64::MIN_POSITIVE);
+                    let sender_ns = m.sender.as_secs_f64() * 1e9 / n;
                     println!(
                         "{label} {secs:>7.3} s {rate:>11.0} msg/s {:>8.1} MB/s  cpu {cpu_us:.2} us/msg  \
-                         sender busy {busy:.0}%  allocs/msg {:.2}  ({})",
+                         sender busy {busy:.0}% ({sender_ns:.0} ns/msg)  allocs/msg {:.2}  ({})",
                         mb_per_s(rate, o.size),
                         m.allocs.calls as f64 / n,
                         out.note
@@ -505,7 +512,7 @@ pub fn main(args: &[String]) -> i32 {
         out,
         "payload:    copied once per message from one template by librdkafka \
          (RD_KAFKA_MSG_F_COPY) inside the timed loop; raw passes the template's pointer, \
-         kafkit a shared Payload (Arc<[u8]> clone) of it"
+         kafkit the same pointer as a static Payload"
     );
     let _ = writeln!(
         out,
@@ -514,8 +521,9 @@ pub fn main(args: &[String]) -> i32 {
     );
     let _ = writeln!(
         out,
-        "kafkit:     {WINDOW} records in flight; kafkit-send awaits the oldest DeliveryFuture, \
-         kafkit-callback blocks on a condvar until half the window is delivered"
+        "kafkit:     {} records in flight; kafkit-send awaits the oldest DeliveryFuture, \
+         kafkit-callback blocks on a condvar until half the window is delivered",
+        o.window
     );
     let _ = writeln!(
         out,
@@ -614,8 +622,8 @@ pub fn main(args: &[String]) -> i32 {
     let _ = writeln!(
         out,
         "  (counted by a #[global_allocator] wrapper over System during the timed part, all threads, \
-         alloc+alloc_zeroed+realloc; a kafkit Record with a shared value and an interned \
-         kafkit::Topic costs none; librdkafka's C mallocs are not counted)"
+         alloc+alloc_zeroed+realloc; a kafkit Record with a static or shared value and an \
+         interned kafkit::Topic costs none; librdkafka's C mallocs are not counted)"
     );
     let _ = writeln!(
         out,
