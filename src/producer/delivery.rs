@@ -1046,6 +1046,30 @@ mod tests {
         assert_eq!(first.insert(None, Choices::default()), Some(a));
     }
 
+    /// Completes slot `idx` as delivered; returns whether it was in flight.
+    fn complete_delivered(
+        slots: &Slots,
+        idx: u32,
+        partition: i32,
+        offset: i64,
+        freed: &mut Vec<u32>,
+    ) -> bool {
+        let report = Report {
+            err: 0,
+            partition,
+            offset,
+            ts_type: 1,
+            timestamp: 7,
+        };
+        slots.complete(
+            idx as usize,
+            &report,
+            || Failure::bare(-1),
+            freed,
+            &mut Vec::new(),
+        )
+    }
+
     #[test]
     fn a_completed_slot_stays_with_its_future_until_taken() {
         // A slab passes to a new producer while futures of the old one may
@@ -1053,21 +1077,8 @@ mod tests {
         // until their futures take the outcome.
         let slots = Slots::new();
         let held = slots.insert(None, Choices::default()).expect("slot");
-        let report = Report {
-            err: 0,
-            partition: 1,
-            offset: 42,
-            ts_type: 1,
-            timestamp: 7,
-        };
         let mut freed = Vec::new();
-        assert!(slots.complete(
-            held as usize,
-            &report,
-            || Failure::bare(-1),
-            &mut freed,
-            &mut Vec::new()
-        ));
+        assert!(complete_delivered(&slots, held, 1, 42, &mut freed));
         assert!(freed.is_empty(), "a slot with a future is not freed");
         let others: Vec<u32> = (0..1000)
             .filter_map(|_| slots.insert(None, Choices::default()))
