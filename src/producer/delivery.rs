@@ -341,9 +341,39 @@ impl Slots {
     /// A slab for the producer `owner`: one from the pool, or a new one.
     pub(crate) fn lease(owner: Weak<Shared>) -> &'static Slots {
         let pooled = POOL.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let slots = pooled.unwrap_or_else(|| Box::leak(Box::new(Slots::new())));
+        let slots = match pooled {
+            Some(slots) => {
+                slots.sort_free();
+                slots
+            }
+            None => Box::leak(Box::new(Slots::new())),
+        };
         *slots.owner_lock() = owner;
         slots
+    }
+
+    /// Restacks the free slots of a pooled slab in index order, lowest on
+    /// top, so that a new producer hands them out in the order a fresh slab
+    /// would. Otherwise it would inherit the order in which the last
+    /// producer's records happened to be freed, and its records in flight
+    /// would be spread over the whole slab rather than packed together.
+    /// Futures of the last producer may still free slots meanwhile: they
+    /// only push, so they interleave safely with the pops here.
+    fn sort_free(&self) {
+        let end = self.fresh.load(Ordering::Acquire).min(MAX_SLOTS);
+        let mut free = vec![false; end];
+        while let Some(idx) = self.pop() {
+            if let Some(mark) = free.get_mut(idx as usize) {
+                *mark = true;
+            }
+        }
+        let ordered: Vec<u32> = free
+            .iter()
+            .enumerate()
+            .filter(|(_, &was_free)| was_free)
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect();
+        self.release_all(&ordered);
     }
 
     /// Returns the slab to the pool; its producer is being freed.
@@ -1087,6 +1117,27 @@ mod tests {
         let delivered = slots.take_delivered(held).expect("ready");
         assert_eq!((delivered.partition, delivered.offset), (1, 42));
         assert_eq!(slots.insert(None, Choices::default()), Some(held));
+    }
+
+    #[test]
+    fn a_leased_slab_hands_out_its_free_slots_in_index_order() {
+        let slots = Slots::new();
+        let taken: Vec<u32> = (0..5)
+            .filter_map(|_| slots.insert(None, Choices::default()))
+            .collect();
+        assert_eq!(taken, vec![0, 1, 2, 3, 4]);
+        // Freed in a scrambled order, with slot 4 still held by its future.
+        let scrambled = [2, 0, 3, 1];
+        for &idx in &scrambled {
+            let slot = slots.get(idx).expect("slot");
+            slot.state.store(state::FREE, Ordering::Relaxed);
+        }
+        slots.release_all(&scrambled);
+        slots.sort_free();
+        let again: Vec<u32> = (0..5)
+            .filter_map(|_| slots.insert(None, Choices::default()))
+            .collect();
+        assert_eq!(again, vec![0, 1, 2, 3, 5]);
     }
 
     #[test]
