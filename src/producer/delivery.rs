@@ -39,6 +39,7 @@ use super::payload::Payload;
 use super::record::{
     DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp, Topic,
 };
+use super::sent::SentCount;
 use super::Shared;
 use crate::client::guarded;
 use crate::Error;
@@ -313,8 +314,8 @@ pub(crate) struct Slots {
     free: CacheLine<AtomicU64>,
     /// Slots ever handed out; the next new slot has this index.
     fresh: CacheLine<AtomicUsize>,
-    /// Records enqueued (written by senders).
-    sent: CacheLine<AtomicUsize>,
+    /// Records enqueued (counted by each sending thread on its own).
+    sent: SentCount,
     /// Records reported (written by whoever serves the reports).
     reported: CacheLine<AtomicUsize>,
     /// Slots whose future registered a waker and waits (state `TASK`).
@@ -325,13 +326,14 @@ pub(crate) struct Slots {
 
 impl Slots {
     pub(crate) fn new() -> Self {
+        let id = NEXT_SLAB.fetch_add(1, Ordering::Relaxed);
         Slots {
-            id: NEXT_SLAB.fetch_add(1, Ordering::Relaxed),
+            id,
             owner: Mutex::new(Weak::new()),
             segments: std::array::from_fn(|_| OnceLock::new()),
             free: CacheLine(AtomicU64::new(u64::from(NIL))),
             fresh: CacheLine::default(),
-            sent: CacheLine::default(),
+            sent: SentCount::new(id),
             reported: CacheLine::default(),
             waiting: CacheLine::default(),
             failures: Mutex::new(HashMap::new()),
@@ -406,7 +408,7 @@ impl Slots {
         // Reports are counted before their slots complete, so read them
         // first: the difference is then never below the truth.
         let reported = self.reported.load(Ordering::Acquire);
-        self.sent.load(Ordering::Acquire).saturating_sub(reported)
+        self.sent.total().saturating_sub(reported)
     }
 
     /// Number of futures waiting with a registered waker.
@@ -423,7 +425,7 @@ impl Slots {
     /// Counts one record handed to librdkafka.
     #[inline]
     pub(crate) fn count_sent(&self) {
-        self.sent.fetch_add(1, Ordering::Release);
+        self.sent.add_one();
     }
 
     /// Counts `n` reports, before their slots are completed.

@@ -3,6 +3,7 @@
 mod delivery;
 mod payload;
 mod record;
+mod sent;
 mod serving;
 mod spent;
 mod topics;
