@@ -632,3 +632,74 @@ fn many_tasks_each_awaiting_their_own_deliveries() {
         assert_eq!(list, expected, "partition {partition}");
     }
 }
+
+/// A waker that counts its wake-ups and unparks the thread that polls.
+struct CountingWaker {
+    wakes: AtomicUsize,
+    thread: std::thread::Thread,
+}
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+#[test]
+fn a_window_of_awaited_deliveries_costs_far_fewer_wake_ups_than_records() {
+    use std::future::Future;
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("wake-ups", 3));
+    let producer = Producer::new(&target.config()).expect("producer");
+    let (n, window) = (50_000usize, 5_000usize);
+    let counter = Arc::new(CountingWaker {
+        wakes: AtomicUsize::new(0),
+        thread: std::thread::current(),
+    });
+    let waker = std::task::Waker::from(counter.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    // The benchmark's loop: send, and await the oldest delivery once
+    // `window` are in flight; polled here by hand with the counting waker.
+    let work = async {
+        let mut in_flight = std::collections::VecDeque::with_capacity(window);
+        let mut delivered = 0usize;
+        for i in 0..n {
+            let record = Record::to(topic).value(format!("record {i}"));
+            in_flight.push_back(producer.send(record).await.expect("enqueue"));
+            if in_flight.len() >= window {
+                if let Some(oldest) = in_flight.pop_front() {
+                    oldest.await.expect("delivered");
+                    delivered += 1;
+                }
+            }
+        }
+        for delivery in in_flight {
+            delivery.await.expect("delivered");
+            delivered += 1;
+        }
+        delivered
+    };
+    let mut work = std::pin::pin!(work);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let delivered = loop {
+        if let std::task::Poll::Ready(delivered) = work.as_mut().poll(&mut cx) {
+            break delivered;
+        }
+        assert!(Instant::now() < deadline, "deliveries not done in time");
+        std::thread::park_timeout(Duration::from_millis(100));
+    };
+    assert_eq!(delivered, n);
+    let wakes = counter.wakes.load(Ordering::SeqCst);
+    // A wake-up per record would be `n`; a task is woken only when the
+    // delivery it waits for is not there yet, about once per batch.
+    assert!(
+        wakes * 20 < n,
+        "{wakes} wake-ups for {n} records: more than one per 20 records"
+    );
+    eprintln!("{wakes} wake-ups for {n} records");
+}
