@@ -48,7 +48,31 @@ use crate::Error;
 const DESTROY: i32 = -197;
 
 /// A callback run on the dispatcher thread with the outcome of one delivery.
-pub(crate) type Callback = Box<dyn FnOnce(Outcome) + Send + 'static>;
+pub(crate) type Callback = Box<dyn OnDelivery>;
+
+/// A delivery callback, called through `&mut` so that its box outlives the
+/// call: the dispatcher calls it, and the box goes back to a sending thread
+/// to be freed where it was allocated (see spent.rs).
+pub(crate) trait OnDelivery: Send + 'static {
+    /// Calls the callback; a second call does nothing.
+    fn deliver(&mut self, outcome: Outcome);
+}
+
+/// A callback that has not been called yet (`Some`).
+struct Once<F>(Option<F>);
+
+impl<F: FnOnce(Outcome) + Send + 'static> OnDelivery for Once<F> {
+    fn deliver(&mut self, outcome: Outcome) {
+        if let Some(f) = self.0.take() {
+            f(outcome);
+        }
+    }
+}
+
+/// Boxes `f` as a delivery callback.
+pub(crate) fn new_callback(f: impl FnOnce(Outcome) + Send + 'static) -> Callback {
+    Box::new(Once(Some(f)))
+}
 
 /// What a delivery report says about one record.
 pub(crate) struct Report {
@@ -720,7 +744,7 @@ impl Slots {
             }
         }
         self.release_all(&freed);
-        run_callbacks(&mut callbacks);
+        run_callbacks(&mut callbacks, &mut Vec::new());
     }
 
     /// A never used slot.
@@ -833,9 +857,11 @@ impl Slots {
 
 /// The outcome a report describes.
 /// Runs delivery callbacks, each guarded against panics.
-pub(crate) fn run_callbacks(callbacks: &mut Vec<(Callback, Outcome)>) {
-    for (callback, outcome) in callbacks.drain(..) {
-        guarded("delivery callback", || callback(outcome));
+/// Their boxes, called, are added to `called`, to be freed by a sender.
+pub(crate) fn run_callbacks(callbacks: &mut Vec<(Callback, Outcome)>, called: &mut Vec<Callback>) {
+    for (mut callback, outcome) in callbacks.drain(..) {
+        guarded("delivery callback", || callback.deliver(outcome));
+        called.push(callback);
     }
 }
 

@@ -28,7 +28,8 @@ use crate::native::{
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
 use delivery::{
-    run_callbacks, Callback, Choices, Failure, Origin, Outcome, Report, Slots, ThreadWaker,
+    new_callback, run_callbacks, Callback, Choices, Failure, Origin, Outcome, Report, Slots,
+    ThreadWaker,
 };
 use serving::{Deferred, Serving, NO_SLOT};
 use spent::Spent;
@@ -73,6 +74,8 @@ struct Scratch {
     freed: Vec<u32>,
     /// Callbacks of the batch, with their outcomes.
     callbacks: Vec<(Callback, Outcome)>,
+    /// The boxes of the callbacks called, for senders to free.
+    called: Vec<Callback>,
 }
 
 impl Dispatch for Shared {
@@ -106,7 +109,7 @@ impl Dispatch for Shared {
     }
 
     fn poll_timeout(&self) -> Duration {
-        if self.spent.any() {
+        if self.spent.any() || self.spent.any_called() {
             spent::MAX_AGE
         } else {
             Duration::from_secs(1)
@@ -114,6 +117,9 @@ impl Dispatch for Shared {
     }
 
     fn after_poll(&self) {
+        if self.spent.any_called() {
+            drop(self.spent.take_stale_called(false));
+        }
         if self.spent.any() {
             let stale = self.spent.take_stale(false);
             if !stale.is_empty() {
@@ -210,7 +216,9 @@ impl Shared {
                 Deferred::Callback(callback, outcome) => callbacks.push((callback, outcome)),
             }
         }
-        run_callbacks(&mut callbacks);
+        let mut called = Vec::new();
+        run_callbacks(&mut callbacks, &mut called);
+        self.spent.keep_called(&mut called);
     }
 
     /// Completes the slots of one delivery report event. Callbacks run now
@@ -221,6 +229,7 @@ impl Shared {
             messages,
             freed,
             callbacks,
+            called,
         } = &mut *scratch;
         event.for_each_delivery_batch(messages, |batch| {
             // Counted first, so that a resolved future never sees its record
@@ -248,13 +257,14 @@ impl Shared {
             self.slots.release_all(freed);
             freed.clear();
             if on_dispatcher {
-                run_callbacks(callbacks);
+                run_callbacks(callbacks, called);
             } else {
                 for (callback, outcome) in callbacks.drain(..) {
                     self.serving.defer(Deferred::Callback(callback, outcome));
                 }
             }
         });
+        self.spent.keep_called(called);
     }
 
     fn wake_space_waiters(&self) {
@@ -597,7 +607,8 @@ impl Producer {
     ) -> Result<(), ProduceError> {
         self.shared().serving.note_callbacks();
         let origin = Origin::of(&record);
-        let callback: Callback = Box::new(move |outcome| on_delivery(origin.finish(outcome)));
+        spent::free_one_called(&self.shared().spent);
+        let callback = new_callback(move |outcome| on_delivery(origin.finish(outcome)));
         match self.shared().enqueue(&record, Some(callback)) {
             Ok(_) => Ok(()),
             Err(raw) => Err(produce_error("produce", raw, record)),
