@@ -855,9 +855,8 @@ impl Slots {
     }
 }
 
-/// The outcome a report describes.
-/// Runs delivery callbacks, each guarded against panics.
-/// Their boxes, called, are added to `called`, to be freed by a sender.
+/// Runs delivery callbacks, each guarded against panics. Their boxes,
+/// called, are added to `called`, to be freed by a sender.
 pub(crate) fn run_callbacks(callbacks: &mut Vec<(Callback, Outcome)>, called: &mut Vec<Callback>) {
     for (mut callback, outcome) in callbacks.drain(..) {
         guarded("delivery callback", || callback.deliver(outcome));
@@ -865,6 +864,7 @@ pub(crate) fn run_callbacks(callbacks: &mut Vec<(Callback, Outcome)>, called: &m
     }
 }
 
+/// The outcome a report describes.
 fn outcome_of(report: &Report, failure: impl FnOnce() -> Failure) -> Outcome {
     if report.err == 0 {
         Ok(Delivered {

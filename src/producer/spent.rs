@@ -111,9 +111,7 @@ impl Spent {
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return Vec::new(),
         };
-        self.called_count.store(0, Ordering::Relaxed);
-        kept.0 = None;
-        std::mem::take(&mut kept.1)
+        self.empty_called(&mut kept)
     }
 
     /// The boxes of called callbacks if they waited `MAX_AGE` (or `all`), for
@@ -124,6 +122,11 @@ impl Spent {
         if !(all || stale) {
             return Vec::new();
         }
+        self.empty_called(&mut kept)
+    }
+
+    /// Takes every box out of the locked list `kept`.
+    fn empty_called(&self, kept: &mut (Option<Instant>, Vec<Callback>)) -> Vec<Callback> {
         self.called_count.store(0, Ordering::Relaxed);
         kept.0 = None;
         std::mem::take(&mut kept.1)
