@@ -782,12 +782,9 @@ impl Future for SendFuture<'_> {
         // outcome is known.
         match shared.enqueue_or_wait(record, cx) {
             Poll::Ready(Ok(idx)) => {
-                // Always Some: the record was just enqueued.
-                let topic = this
-                    .record
-                    .take()
-                    .map(|r| r.topic)
-                    .unwrap_or_else(|| Topic::from(""));
+                let topic = record.topic;
+                // Dropped where it lies: moving it out would copy it.
+                this.record = None;
                 Poll::Ready(Ok(DeliveryFuture::new(shared.slots, idx, topic)))
             }
             Poll::Ready(Err(raw)) => {
