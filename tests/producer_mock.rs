@@ -703,3 +703,49 @@ fn a_window_of_awaited_deliveries_costs_far_fewer_wake_ups_than_records() {
     );
     eprintln!("{wakes} wake-ups for {n} records");
 }
+
+#[test]
+fn in_flight_counts_records_from_threads_that_come_and_go() {
+    let target = Target::mock(1);
+    let topic = kafkit::Topic::new(target.topic("threads-come-and-go", 3));
+    let mut config = target.config();
+    // Records wait in librdkafka's queue until the flush below, so that the
+    // count in flight is known exactly.
+    config.set("linger.ms", "60000").expect("linger.ms");
+    let producer = Producer::new(&config).expect("producer");
+    let (waves, threads, per_thread) = (3, 6, 500);
+    let mut deliveries = Vec::new();
+    for wave in 0..waves {
+        // Each wave's threads send and exit; the next wave's threads take
+        // over their send counters, with the counts in them.
+        let sent: Vec<_> = (0..threads)
+            .map(|t| {
+                let producer = producer.clone();
+                std::thread::spawn(move || {
+                    (0..per_thread)
+                        .map(|i| {
+                            let record = Record::to(topic).value(format!("{wave}/{t}/{i}"));
+                            producer
+                                .send_blocking(record, Duration::from_secs(10))
+                                .expect("enqueue")
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for thread in sent {
+            deliveries.extend(thread.join().expect("sending thread"));
+        }
+        assert_eq!(
+            producer.in_flight(),
+            (wave + 1) * threads * per_thread,
+            "after wave {wave}"
+        );
+    }
+    producer.flush(Duration::from_secs(30)).expect("flushed");
+    assert_eq!(producer.in_flight(), 0);
+    for mut delivery in deliveries {
+        let delivered = delivery.wait(Duration::from_secs(30)).expect("in time");
+        delivered.expect("delivered");
+    }
+}
