@@ -386,20 +386,12 @@ impl Slots {
     /// Futures of the last producer may still free slots meanwhile: they
     /// only push, so they interleave safely with the pops here.
     fn sort_free(&self) {
-        let end = self.fresh.load(Ordering::Acquire).min(MAX_SLOTS);
-        let mut free = vec![false; end];
+        let mut free = Vec::new();
         while let Some(idx) = self.pop() {
-            if let Some(mark) = free.get_mut(idx as usize) {
-                *mark = true;
-            }
+            free.push(idx);
         }
-        let ordered: Vec<u32> = free
-            .iter()
-            .enumerate()
-            .filter(|(_, &was_free)| was_free)
-            .filter_map(|(i, _)| u32::try_from(i).ok())
-            .collect();
-        self.release_all(&ordered);
+        free.sort_unstable();
+        self.release_all(&free);
     }
 
     /// Returns the slab to the pool; its producer is being freed.
