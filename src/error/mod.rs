@@ -33,7 +33,7 @@ macro_rules! error_codes {
             }
 
             /// The integer value of the code.
-            pub fn raw(self) -> i32 {
+            pub const fn raw(self) -> i32 {
                 match self {
                     $( ErrorCode::$variant => $code, )*
                     ErrorCode::Unknown(code) => code,
@@ -105,6 +105,20 @@ impl KafkaError {
         Self::from_raw(op, RawError::from_code(code))
     }
 
+    /// The error of a failed delivery report, classified as librdkafka
+    /// itself treats its code (see [`delivery_is_retriable`]).
+    pub(crate) fn delivery(code: i32, message: String) -> Self {
+        let code = ErrorCode::from_raw(code);
+        KafkaError {
+            op: DELIVERY,
+            code,
+            message,
+            fatal: code == ErrorCode::Fatal,
+            retriable: delivery_is_retriable(code),
+            txn_requires_abort: false,
+        }
+    }
+
     /// The error code.
     pub fn code(&self) -> ErrorCode {
         self.code
@@ -127,7 +141,20 @@ impl KafkaError {
     }
 
     /// Whether retrying the operation may succeed.
+    ///
+    /// For a failed delivery (operation `"delivery"`) this follows
+    /// librdkafka's own handling of the code: true only for codes librdkafka
+    /// itself retries, so the record reached its retry limit or
+    /// `message.timeout.ms` without being persisted in a way that a resend
+    /// would duplicate. Codes librdkafka treats as permanent (such as
+    /// `NETWORK_EXCEPTION`, which fails a whole batch at once, or
+    /// `MSG_TIMED_OUT`, whose record may have been written) are not
+    /// retriable: resending them would give up the ordering and the
+    /// idempotence the producer was configured with.
     pub fn is_retriable(&self) -> bool {
+        if self.op == DELIVERY {
+            return self.retriable;
+        }
         self.retriable || is_retriable_code(self.code)
     }
 
@@ -135,6 +162,41 @@ impl KafkaError {
     pub fn txn_requires_abort(&self) -> bool {
         self.txn_requires_abort
     }
+}
+
+/// The operation name of delivery errors.
+const DELIVERY: &str = "delivery";
+
+/// Whether librdkafka 2.12 retries a Produce request that failed with
+/// `code`: the codes `rd_kafka_handle_Produce_error` (rdkafka_request.c)
+/// maps to the RETRY or REFRESH action, explicitly or through the defaults
+/// of `rd_kafka_err_action`. A delivery report with one of them means the
+/// record ran out of retries or time while librdkafka kept it unwritten or
+/// could retry it safely; every other code is permanent there.
+pub(crate) fn delivery_is_retriable(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Transport
+            | ErrorCode::Ssl
+            | ErrorCode::TimedOutQueue
+            | ErrorCode::TimedOut
+            | ErrorCode::Retry
+            | ErrorCode::WaitCoord
+            | ErrorCode::DestroyBroker
+            | ErrorCode::UnknownTopicOrPart
+            | ErrorCode::KafkaStorageError
+            | ErrorCode::NotEnoughReplicas
+            | ErrorCode::NotEnoughReplicasAfterAppend
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::NotLeaderForPartition
+            | ErrorCode::BrokerNotAvailable
+            | ErrorCode::ReplicaNotAvailable
+            | ErrorCode::CoordinatorNotAvailable
+            | ErrorCode::NotCoordinator
+            | ErrorCode::CoordinatorLoadInProgress
+            | ErrorCode::RequestTimedOut
+            | ErrorCode::InvalidMsg
+    )
 }
 
 /// Codes that are retriable whatever the flags say (librdkafka only sets the

@@ -220,6 +220,26 @@ impl DeliveryView<'_> {
         self.raw().offset
     }
 
+    /// The name of the topic the message was produced to ("" if librdkafka
+    /// gives none, which it does not for a delivery report).
+    pub(crate) fn topic_name(&self) -> &str {
+        let rkt = self.raw().rkt;
+        if rkt.is_null() {
+            return "";
+        }
+        // SAFETY: the message holds a reference on its topic while its event
+        // lives; the name is a NUL-terminated string owned by the topic,
+        // borrowed no longer than this view.
+        let name = unsafe { rd::rd_kafka_topic_name(rkt) };
+        if name.is_null() {
+            return "";
+        }
+        // SAFETY: non-NULL and NUL-terminated, as above.
+        unsafe { std::ffi::CStr::from_ptr(name) }
+            .to_str()
+            .unwrap_or("")
+    }
+
     /// The opaque value given to produce.
     pub(crate) fn opaque(&self) -> usize {
         self.raw().private as usize

@@ -1,25 +1,51 @@
 //! The producer: [`Producer`], [`Record`], [`DeliveryFuture`].
+//!
+//! One record's path, in three files: [`Producer::send`] (here) takes a slot
+//! in the slab of records in flight (delivery.rs) and hands the record to
+//! librdkafka (`NativeClient::produce`, native/client.rs) with the slot's
+//! index as its opaque value. Whoever serves the main queue next
+//! ([`Shared::serve`], here) claims the slot named by each delivery report
+//! and fills it in; the [`DeliveryFuture`] (delivery.rs) reads it, or the
+//! producer's delivery handler or the record's callback is called with it.
+//!
+//! Serving the main queue: whoever polls serves. One thread at a time holds
+//! the `serving` mutex and serves every event on the main queue. A task that
+//! sends, or polls a delivery future that is not ready, takes it without
+//! waiting if it is free and reports have arrived (`try_lock`), as a
+//! single-threaded librdkafka loop would, so a task that sends and awaits
+//! needs no other thread and its slots never leave its core. The
+//! dispatcher thread serves otherwise: librdkafka's wake-up hook on the main
+//! queue (see [`Signal`]) marks reports as pending and wakes the dispatcher
+//! when someone depends on it — a future that registered a waker, a sender
+//! waiting for queue space, records with callbacks in flight — or, at the
+//! latest, after [`IDLE_TICK`]. Delivery callbacks, the delivery handler and
+//! the error and statistics callbacks run on the serving thread.
+//!
+//! Teardown ([`Shared::shutdown`]) is one path for drop and `close`: take the
+//! serving mutex, serve until everything is reported or the close timeout
+//! passes, purge, serve the purged reports, fail whatever is left. A thread
+//! that is serving (a callback dropped the last handle) cannot wait for its
+//! own reports, so it hands the teardown to a thread of its own.
 
 mod delivery;
 mod payload;
 mod record;
-mod sent;
-mod serving;
-mod spent;
 mod topics;
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::task::{Context, Poll, Waker};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 pub use delivery::DeliveryFuture;
 pub use payload::Payload;
 pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp, Topic};
 
-use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};
+use crate::client::{guarded, ClientCore, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
     event_type, ClientKind, DeliveryView, DrBuffer, NativeEvent, NativeHeaders, NativeTopic,
@@ -27,214 +53,194 @@ use crate::native::{
 };
 use crate::statistics::Statistics;
 use crate::{Error, ErrorCode, KafkaError};
-use delivery::{
-    new_callback, run_callbacks, Callback, Choices, Failure, Origin, Outcome, Report, Slots,
-    ThreadWaker,
-};
-use serving::{Deferred, Serving, NO_SLOT};
-use spent::Spent;
+use delivery::{finish, Choices, Claimed, Failure, Report, Slots, Target, ThreadWaker};
 use topics::Topics;
 
-/// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
-const QUEUE_FULL: i32 = -184;
-/// `RD_KAFKA_RESP_ERR__PURGE_QUEUE` and `_PURGE_INFLIGHT`.
-const PURGE_QUEUE: i32 = -152;
-const PURGE_INFLIGHT: i32 = -151;
-/// `RD_KAFKA_RESP_ERR__DESTROY`.
-const DESTROY: i32 = -197;
-/// How long teardown waits for the reports of purged messages.
+const QUEUE_FULL: i32 = ErrorCode::QueueFull.raw();
+/// How long teardown waits for the reports of purged records.
 const PURGE_WAIT: Duration = Duration::from_secs(5);
+/// How often an idle dispatcher looks at the main queue when nobody depends
+/// on it (logs, errors and statistics wait at most this long).
+const IDLE_TICK: Duration = Duration::from_millis(100);
 
-/// State shared by the producer handles, their delivery futures and the
-/// dispatcher thread.
-pub(crate) struct Shared {
-    // Field order is drop order: events and topic handles go before the
-    // client.
-    spent: Spent,
-    topics: Topics,
-    /// The main queue with the wake-up hook that tells `serving` when it
-    /// turns non-empty (dropped before the client).
-    _hooked: WakingQueue,
-    serving: Arc<Serving>,
-    core: ClientCore,
-    pub(crate) slots: &'static Slots,
-    scratch: Mutex<Scratch>,
-    space_waiters: Mutex<Vec<Waker>>,
-    space_waiting: AtomicUsize,
-    stop: AtomicBool,
-    closed: AtomicBool,
-    purged: AtomicUsize,
+/// A producer-level delivery handler: the outcome and the record's opaque
+/// value.
+type DeliveryHandler = Arc<dyn Fn(DeliveryResult, u64) + Send + Sync>;
+
+thread_local! {
+    /// The producers whose main queue this thread is serving right now (a
+    /// callback of one may send to another, which then serves too).
+    static SERVING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Buffers the dispatcher reuses from one delivery event to the next.
+/// What the main queue's wake-up hook, the serving threads and the
+/// dispatcher tell each other.
 #[derive(Default)]
-struct Scratch {
-    messages: DrBuffer,
-    /// Slots freed while serving a batch, released together.
-    freed: Vec<u32>,
-    /// Callbacks of the batch, with their outcomes.
-    callbacks: Vec<(Callback, Outcome)>,
-    /// The boxes of the callbacks called, for senders to free.
-    called: Vec<Callback>,
+struct Signal {
+    /// Events arrived on the main queue since a server last emptied it. Set
+    /// by librdkafka's hook when the queue turns non-empty; cleared by the
+    /// server before each poll, so an event that arrives after a poll that
+    /// found nothing sets it again.
+    pending: AtomicBool,
+    /// Senders registered to be woken when queue space frees up.
+    space_waiters: AtomicUsize,
+    /// Threads waiting in a flush for the dispatcher to serve.
+    flushing: AtomicUsize,
+    /// Whether records with callbacks (or for the delivery handler) were
+    /// ever sent: their reports are served promptly even if no task is
+    /// around to serve them.
+    callbacks: AtomicBool,
+    /// The dispatcher must exit.
+    stop: AtomicBool,
+    dispatcher: OnceLock<Thread>,
 }
 
-impl Dispatch for Shared {
-    fn core(&self) -> &ClientCore {
-        &self.core
+impl Signal {
+    /// Whether someone waits for the dispatcher to serve.
+    fn armed(&self, slots: &Slots) -> bool {
+        self.stop.load(Ordering::SeqCst)
+            || slots.waiting() > 0
+            || self.space_waiters.load(Ordering::SeqCst) > 0
+            || self.flushing.load(Ordering::SeqCst) > 0
+            || (self.callbacks.load(Ordering::Relaxed) && slots.in_flight() > 0)
     }
 
-    fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
-    }
-
-    fn serve(&self, event: NativeEvent) {
-        if event.kind() == event_type::DR {
-            self.deliver(&event, true);
-            // Destroying the event frees its messages and their queue space.
-            // A sender blocked on a full queue needs that now; otherwise the
-            // next send destroys it (see spent.rs).
-            if self.space_waiting.load(Ordering::Acquire) > 0 {
-                drop(event);
-                self.wake_space_waiters();
-            } else {
-                let excess = self.spent.keep(event);
-                if !excess.is_empty() {
-                    drop(excess);
-                    self.wake_space_waiters();
-                }
-            }
-        } else {
-            self.core.handle_event(&event);
+    /// Wakes the dispatcher.
+    fn ring(&self) {
+        if let Some(thread) = self.dispatcher.get() {
+            thread.unpark();
         }
     }
 
-    fn poll_timeout(&self) -> Duration {
-        if self.spent.any() || self.spent.any_called() {
-            spent::MAX_AGE
-        } else {
-            Duration::from_secs(1)
-        }
-    }
-
-    fn after_poll(&self) {
-        if self.spent.any_called() {
-            drop(self.spent.take_stale_called(false));
-        }
-        if self.spent.any() {
-            let stale = self.spent.take_stale(false);
-            if !stale.is_empty() {
-                drop(stale);
-                self.wake_space_waiters();
-            }
-        }
-    }
-
-    /// Runs what tasks handed over, then serves the main queue unless a
-    /// task owns it (see serving.rs).
-    fn dispatch_once(&self) {
-        self.run_deferred();
-        let idle = self.poll_timeout();
-        let serves = self
-            .serving
-            .dispatcher_serves(idle, |owner_slot| self.others_wait(owner_slot));
-        if serves {
-            match self.serving.begin() {
-                Some(round) => {
-                    loop {
-                        round.before_poll();
-                        match self.core.main_queue.poll(Duration::ZERO) {
-                            Some(event) => self.serve(event),
-                            None => break,
-                        }
-                    }
-                    drop(round);
-                    self.run_deferred();
-                    self.after_poll();
-                    self.serving.dispatcher_idle(self.poll_timeout());
-                }
-                // A task is serving: wait for its round to end.
-                None => self.serving.wait_for_round(idle),
-            }
-        } else {
-            self.after_poll();
+    /// librdkafka's hook: the main queue turned non-empty. It only stores a
+    /// flag and may unpark a thread: no user code runs under librdkafka's
+    /// queue lock.
+    fn on_queue_non_empty(&self, slots: &Slots) {
+        self.pending.store(true, Ordering::SeqCst);
+        if self.armed(slots) {
+            self.ring();
         }
     }
 }
 
-impl Drop for Shared {
+/// State shared by the producer handles and the dispatcher thread. Delivery
+/// futures hold only its slab.
+pub(crate) struct Shared {
+    slots: Arc<Slots>,
+    topics: Topics,
+    signal: Arc<Signal>,
+    /// The main queue's wake-up hook (dropped before the client).
+    _hook: WakingQueue,
+    core: ClientCore,
+    /// The serving token, with the buffer delivery reports are read into.
+    serving: Mutex<DrBuffer>,
+    space_waiters: Mutex<Vec<Waker>>,
+    handler: Option<DeliveryHandler>,
+    closed: AtomicBool,
+}
+
+/// The serving token, held: the holder serves the main queue.
+struct ServeGuard<'a> {
+    shared: &'a Shared,
+    buffer: Option<MutexGuard<'a, DrBuffer>>,
+}
+
+impl Drop for ServeGuard<'_> {
     fn drop(&mut self) {
-        // Every slot in flight was completed when the last handle was
-        // dropped; the futures still holding completed slots keep them.
-        self.slots.give_back();
+        let id = self.shared.id();
+        let _ = SERVING.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if let Some(at) = s.iter().rposition(|&p| p == id) {
+                s.remove(at);
+            }
+        });
+        drop(self.buffer.take());
+        // An event that arrived after this thread's last poll found the
+        // queue empty: if someone waits for it, the dispatcher serves it.
+        let signal = &self.shared.signal;
+        if signal.pending.load(Ordering::SeqCst) && signal.armed(&self.shared.slots) {
+            signal.ring();
+        }
     }
 }
 
 impl Shared {
-    /// Serves the reports that have arrived, on a task's thread, if no
-    /// other thread is serving them; the task (waiting on slot `slot`)
-    /// becomes the queue's owner. Events that are not delivery reports, and
-    /// callbacks, go to the dispatcher.
+    fn id(&self) -> usize {
+        self as *const Shared as usize
+    }
+
+    /// Whether this thread is serving this producer's main queue (it is
+    /// running one of its callbacks).
+    fn serves_here(&self) -> bool {
+        let id = self.id();
+        SERVING
+            .try_with(|s| s.borrow().contains(&id))
+            .unwrap_or(false)
+    }
+
+    fn hold<'a>(&'a self, buffer: MutexGuard<'a, DrBuffer>) -> ServeGuard<'a> {
+        let id = self.id();
+        let _ = SERVING.try_with(|s| s.borrow_mut().push(id));
+        ServeGuard {
+            shared: self,
+            buffer: Some(buffer),
+        }
+    }
+
+    /// The serving token, if no other thread holds it.
+    fn try_serving(&self) -> Option<ServeGuard<'_>> {
+        match self.serving.try_lock() {
+            Ok(buffer) => Some(self.hold(buffer)),
+            Err(TryLockError::Poisoned(p)) => Some(self.hold(p.into_inner())),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The serving token, waiting for the thread that holds it.
+    fn lock_serving(&self) -> ServeGuard<'_> {
+        let buffer = self.serving.lock().unwrap_or_else(|p| p.into_inner());
+        self.hold(buffer)
+    }
+
+    /// Serves the events that have arrived, on this thread, unless another
+    /// thread is serving them.
     #[inline(never)]
-    fn serve_as_task(&self, waker: Option<&Waker>, slot: u32) {
-        let Some(round) = self.serving.begin_task(waker, slot) else {
+    pub(crate) fn serve_inline(&self) {
+        if let Some(mut guard) = self.try_serving() {
+            self.drain(&mut guard);
+        }
+    }
+
+    /// Called by a future or a sender that registered to be woken: if
+    /// events are waiting and nobody serves them, serve them now (a server
+    /// that is busy checks again when it lets go of the token).
+    pub(crate) fn after_registering(&self) {
+        if self.signal.pending.load(Ordering::SeqCst) {
+            self.serve_inline();
+        }
+    }
+
+    /// Serves every event on the main queue.
+    fn drain(&self, guard: &mut ServeGuard<'_>) {
+        loop {
+            self.signal.pending.store(false, Ordering::SeqCst);
+            match self.core.main_queue.poll(Duration::ZERO) {
+                Some(event) => self.serve(event, guard),
+                None => break,
+            }
+        }
+    }
+
+    /// Serves one event.
+    fn serve(&self, event: NativeEvent, guard: &mut ServeGuard<'_>) {
+        if event.kind() != event_type::DR {
+            self.core.handle_event(&event);
+            return;
+        }
+        let Some(buffer) = guard.buffer.as_deref_mut() else {
             return;
         };
-        loop {
-            round.before_poll();
-            let Some(event) = self.core.main_queue.poll(Duration::ZERO) else {
-                break;
-            };
-            if event.kind() == event_type::DR {
-                self.deliver(&event, false);
-                // This thread sent the records: it frees them too.
-                drop(event);
-                self.wake_space_waiters();
-            } else {
-                self.serving.defer(Deferred::Event(event));
-            }
-        }
-    }
-
-    /// Whether anyone but the queue's owner (waiting on `owner_slot`, or on
-    /// nothing) waits for reports.
-    fn others_wait(&self, owner_slot: u32) -> bool {
-        let owner_waits = owner_slot != NO_SLOT && self.slots.is_awaited(owner_slot);
-        self.slots.waiting() > usize::from(owner_waits)
-            || self.space_waiting.load(Ordering::Acquire) > 0
-    }
-
-    /// Runs the events and callbacks tasks handed to the dispatcher.
-    fn run_deferred(&self) {
-        let deferred = self.serving.take_deferred();
-        if deferred.is_empty() {
-            return;
-        }
-        let mut callbacks = Vec::new();
-        for work in deferred {
-            match work {
-                Deferred::Event(event) => self.core.handle_event(&event),
-                Deferred::Callback(callback, outcome) => callbacks.push((callback, outcome)),
-            }
-        }
-        let mut called = Vec::new();
-        run_callbacks(&mut callbacks, &mut called);
-        self.spent.keep_called(&mut called);
-    }
-
-    /// Completes the slots of one delivery report event. Callbacks run now
-    /// on the dispatcher, or are handed to it from a task.
-    fn deliver(&self, event: &NativeEvent, on_dispatcher: bool) {
-        let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let Scratch {
-            messages,
-            freed,
-            callbacks,
-            called,
-        } = &mut *scratch;
-        event.for_each_delivery_batch(messages, |batch| {
-            // Counted first, so that a resolved future never sees its record
-            // still in flight.
-            self.slots.count_reported(batch.len());
+        event.for_each_delivery_batch(buffer, |batch| {
             for dr in batch.iter() {
                 let (ts_type, timestamp) = dr.timestamp();
                 let report = Report {
@@ -244,36 +250,42 @@ impl Shared {
                     ts_type,
                     timestamp,
                 };
-                if report.err == PURGE_QUEUE || report.err == PURGE_INFLIGHT {
-                    self.purged.fetch_add(1, Ordering::Relaxed);
-                }
-                let found =
-                    self.slots
-                        .complete(dr.opaque(), &report, || failure_of(&dr), freed, callbacks);
-                if !found {
-                    tracing::error!(slot = dr.opaque(), "delivery report for an unknown slot");
-                }
-            }
-            self.slots.release_all(freed);
-            freed.clear();
-            if on_dispatcher {
-                run_callbacks(callbacks, called);
-            } else {
-                for (callback, outcome) in callbacks.drain(..) {
-                    self.serving.defer(Deferred::Callback(callback, outcome));
+                match self.slots.claim(dr.opaque(), &report, || failure_of(&dr)) {
+                    Claimed::Future => {}
+                    Claimed::Handler(target, choices) => {
+                        let topic = Topic::from(dr.topic_name());
+                        self.call(target, finish(topic, choices, &report, || failure_of(&dr)));
+                    }
+                    Claimed::No => {
+                        tracing::error!(slot = dr.opaque(), "delivery report for no record in flight")
+                    }
                 }
             }
         });
-        self.spent.keep_called(called);
+        // Destroying the event frees its messages and their queue space.
+        drop(event);
+        self.wake_space_waiters();
+    }
+
+    /// Calls a record's callback or the producer's delivery handler.
+    fn call(&self, target: Target, result: DeliveryResult) {
+        match target {
+            Target::Callback(callback) => guarded("delivery callback", || callback(result)),
+            Target::Handler(opaque) => {
+                if let Some(handler) = &self.handler {
+                    guarded("delivery handler", || handler(result, opaque));
+                }
+            }
+        }
     }
 
     fn wake_space_waiters(&self) {
-        if self.space_waiting.load(Ordering::Acquire) == 0 {
+        if self.signal.space_waiters.load(Ordering::SeqCst) == 0 {
             return;
         }
         let waiters = {
             let mut list = self.space_waiters.lock().unwrap_or_else(|p| p.into_inner());
-            self.space_waiting.store(0, Ordering::Release);
+            self.signal.space_waiters.store(0, Ordering::SeqCst);
             std::mem::take(&mut *list)
         };
         for w in waiters {
@@ -286,64 +298,60 @@ impl Shared {
         if !list.iter().any(|w| w.will_wake(waker)) {
             list.push(waker.clone());
         }
-        self.space_waiting.store(list.len(), Ordering::Release);
-        drop(list);
-        // The dispatcher serves while a sender waits for space.
-        self.serving.ring();
+        self.signal
+            .space_waiters
+            .store(list.len(), Ordering::SeqCst);
     }
 
-    /// Enqueues a record for a `SendFuture`: on a full queue, registers the
-    /// task to be woken when deliveries free space, then tries once more (so
-    /// that space freed in between cannot be missed) before it returns
-    /// `Pending`.
+    /// Enqueues a record for a `SendFuture`: on a full queue, serves what
+    /// has arrived, registers the task to be woken when deliveries free
+    /// space, then tries once more (so that space freed in between cannot be
+    /// missed) before it returns `Pending`.
     #[inline]
     fn enqueue_or_wait(
         &self,
         record: &Record,
         cx: &mut Context<'_>,
     ) -> Poll<Result<u32, RawError>> {
-        // Reports that arrived since the last send are served first, on
-        // this thread (see serving.rs).
-        if self.serving.pending() {
-            self.serve_as_task(Some(cx.waker()), NO_SLOT);
+        if self.signal.pending.load(Ordering::Relaxed) {
+            self.serve_inline();
         }
         match self.enqueue(record, None) {
+            Err(raw) if raw.code == QUEUE_FULL => self.wait_for_space(record, cx),
+            other => Poll::Ready(other),
+        }
+    }
+
+    #[inline(never)]
+    fn wait_for_space(&self, record: &Record, cx: &mut Context<'_>) -> Poll<Result<u32, RawError>> {
+        self.serve_inline();
+        match self.enqueue(record, None) {
+            Err(raw) if raw.code == QUEUE_FULL => {}
+            other => return Poll::Ready(other),
+        }
+        self.register_space_waiter(cx.waker());
+        match self.enqueue(record, None) {
             Err(raw) if raw.code == QUEUE_FULL => {
-                // Serving the reports that have arrived frees their space.
-                self.serve_as_task(Some(cx.waker()), NO_SLOT);
-                match self.enqueue(record, None) {
-                    Err(raw) if raw.code == QUEUE_FULL => {}
-                    other => return Poll::Ready(other),
-                }
-                self.register_space_waiter(cx.waker());
-                match self.enqueue(record, None) {
-                    Err(raw) if raw.code == QUEUE_FULL => Poll::Pending,
-                    other => Poll::Ready(other),
-                }
+                self.after_registering();
+                Poll::Pending
             }
             other => Poll::Ready(other),
         }
     }
 
-    /// Enqueues one record (with its callback, if any) and returns its
-    /// slot. librdkafka copies the record's buffers: the caller may drop it
-    /// as soon as this returns.
+    /// Enqueues one record for its future (`target` `None`) or for a
+    /// callback, and returns its slot. librdkafka copies the record's
+    /// bytes: the caller may drop it as soon as this returns.
     #[inline]
-    fn enqueue(&self, record: &Record, callback: Option<Callback>) -> Result<u32, RawError> {
+    fn enqueue(&self, record: &Record, target: Option<Target>) -> Result<u32, RawError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(RawError {
                 message: "the producer is closed".into(),
-                ..RawError::from_code(DESTROY)
+                ..RawError::from_code(ErrorCode::Destroy.raw())
             });
         }
-        if self.spent.any() {
-            if let Some(event) = self.spent.take_one() {
-                drop(event);
-                self.wake_space_waiters();
-            }
-        }
         if let Some(topic) = self.topics.last(&record.topic) {
-            return self.produce(record, topic, callback);
+            return self.produce(record, topic, target);
         }
         self.topics.with(
             &record.topic,
@@ -351,7 +359,7 @@ impl Shared {
                 validate_topic_name(name)?;
                 self.core.native.topic(name)
             },
-            |topic| self.produce(record, topic, callback),
+            |topic| self.produce(record, topic, target),
         )?
     }
 
@@ -360,18 +368,14 @@ impl Shared {
         &self,
         record: &Record,
         topic: &NativeTopic,
-        callback: Option<Callback>,
+        target: Option<Target>,
     ) -> Result<u32, RawError> {
         let headers = if record.headers.is_empty() {
             None
         } else {
-            let mut h = NativeHeaders::new(record.headers.len());
-            for header in &record.headers {
-                h.add(&header.name, header.value.as_deref());
-            }
-            Some(h)
+            Some(native_headers(&record.headers)?)
         };
-        let Some(idx) = self.slots.insert(callback, Choices::of(record)) else {
+        let Some(idx) = self.slots.insert(target, Choices::of(record)) else {
             return Err(RawError {
                 message: "too many records in flight".into(),
                 ..RawError::from_code(QUEUE_FULL)
@@ -387,23 +391,90 @@ impl Shared {
             opaque: idx as usize,
         });
         match produced {
-            Ok(()) => {
-                self.slots.count_sent();
-                Ok(idx)
-            }
+            Ok(()) => Ok(idx),
             Err(e) => {
                 self.slots.cancel(idx);
                 Err(e)
             }
         }
     }
+
+    /// Waits, for at most `timeout`, until librdkafka holds no record: all
+    /// reported and their reports served, by the dispatcher meanwhile.
+    /// librdkafka's flush also sends at once what `linger.ms` would hold
+    /// back. Must not run on a thread that is serving this producer.
+    fn flush_all(&self, timeout: Duration) -> bool {
+        self.signal.flushing.fetch_add(1, Ordering::SeqCst);
+        self.signal.ring();
+        let code = self.core.native.flush(timeout);
+        self.signal.flushing.fetch_sub(1, Ordering::SeqCst);
+        code == 0
+    }
+
+    /// The one teardown path: stops sends, flushes for at most `timeout`,
+    /// purges the rest and waits for the purged reports, then takes the
+    /// serving token, serves what is left and fails whatever can no longer
+    /// be reported. Returns how many records were not delivered in time.
+    /// Must not run on a thread that is serving this producer.
+    fn shutdown(&self, timeout: Duration) -> usize {
+        self.closed.store(true, Ordering::Release);
+        let mut undelivered = 0;
+        if !self.flush_all(timeout) {
+            undelivered = self.slots.in_flight();
+            self.core.native.purge();
+            self.flush_all(PURGE_WAIT);
+        }
+        let mut guard = self.lock_serving();
+        self.drain(&mut guard);
+        self.fail_rest();
+        drop(guard);
+        undelivered
+    }
+
+    /// Fails every record still in flight: its report can no longer come.
+    /// A slot claimed by a real report first keeps that report.
+    fn fail_rest(&self) {
+        let report = Report::destroyed();
+        let failed = self.slots.fail_all(&report, |target, choices| {
+            let result = finish(Topic::new(""), choices, &report, || {
+                Failure::bare(report.err)
+            });
+            self.call(target, result);
+        });
+        if failed > 0 {
+            tracing::warn!(
+                client = %self.core.name,
+                failed,
+                "{failed} records got no delivery report before the producer was freed"
+            );
+        }
+    }
+}
+
+/// The librdkafka header list of a record; a name with a NUL byte is an
+/// error (librdkafka's header API would cut the name there).
+fn native_headers(headers: &[Header]) -> Result<NativeHeaders, RawError> {
+    let mut list = NativeHeaders::new(headers.len());
+    for header in headers {
+        if header.name.contains('\0') {
+            return Err(RawError {
+                message: format!(
+                    "header name {:?} contains a NUL byte, which Kafka clients cut names at",
+                    header.name
+                ),
+                ..RawError::from_code(ErrorCode::InvalidArg.raw())
+            });
+        }
+        list.add(&header.name, header.value.as_deref());
+    }
+    Ok(list)
 }
 
 /// Kafka's rule for topic names: 1 to 249 of `[a-zA-Z0-9._-]`, not `.`/`..`.
 fn validate_topic_name(name: &str) -> Result<(), RawError> {
     let bad = |why: &str| RawError {
         message: format!("invalid topic name {name:?}: {why}"),
-        ..RawError::from_code(-186)
+        ..RawError::from_code(ErrorCode::InvalidArg.raw())
     };
     if name.is_empty() {
         return Err(bad("it is empty"));
@@ -427,7 +498,6 @@ fn validate_topic_name(name: &str) -> Result<(), RawError> {
 
 /// The error and record data of a failed delivery report.
 fn failure_of(dr: &DeliveryView<'_>) -> Failure {
-    let code = dr.err();
     let mut headers = Vec::new();
     dr.for_each_header(|name, value| {
         headers.push(Header {
@@ -436,13 +506,7 @@ fn failure_of(dr: &DeliveryView<'_>) -> Failure {
         })
     });
     Failure {
-        error: Error::Kafka(KafkaError::from_raw(
-            "delivery",
-            RawError {
-                message: dr.errstr(),
-                ..RawError::from_code(code)
-            },
-        )),
+        error: Error::Kafka(KafkaError::delivery(dr.err(), dr.errstr())),
         key: dr.key().map(<[u8]>::to_vec),
         value: dr.payload().map(<[u8]>::to_vec),
         headers,
@@ -473,7 +537,10 @@ fn produce_error(op: &'static str, raw: RawError, record: Record) -> ProduceErro
 ///
 /// Dropping the last handle delivers what is still queued for at most
 /// `kafkit.close.timeout.ms` (10 s by default), then purges the rest, logs
-/// how many records were not delivered, and frees everything.
+/// how many records were not delivered, and frees everything. Every
+/// delivery future resolves, and every callback is called, by then. Dropped
+/// inside a delivery callback, the last handle returns at once and the same
+/// teardown runs on a thread of its own.
 #[derive(Clone)]
 pub struct Producer {
     handle: Arc<Handle>,
@@ -482,29 +549,56 @@ pub struct Producer {
 /// The user-facing owner: its drop closes the producer.
 struct Handle {
     shared: Arc<Shared>,
-    dispatcher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
     close_timeout: Duration,
 }
 
-/// Builds a [`Producer`] with callbacks for errors and statistics.
+/// Builds a [`Producer`] with callbacks for deliveries, errors and
+/// statistics.
 pub struct ProducerBuilder {
     config: ClientConfig,
     handlers: Handlers,
+    delivery: Option<DeliveryHandler>,
 }
 
 impl ProducerBuilder {
-    /// Calls `f` (on the producer's dispatcher thread) for errors reported
-    /// in the background, such as lost broker connections. Without it they
-    /// are logged.
+    /// Calls `f` for errors reported in the background, such as lost broker
+    /// connections, on the thread serving the producer's events. Without it
+    /// they are logged.
     pub fn on_error(mut self, f: impl Fn(&Error) + Send + Sync + 'static) -> Self {
         self.handlers.on_error = Some(Arc::new(f));
         self
     }
 
-    /// Calls `f` (on the dispatcher thread) with each statistics report;
-    /// enable them with `statistics.interval.ms`.
+    /// Calls `f` with each statistics report, on the thread serving the
+    /// producer's events; enable them with `statistics.interval.ms`.
     pub fn on_statistics(mut self, f: impl Fn(&Statistics) + Send + Sync + 'static) -> Self {
         self.handlers.on_statistics = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets the producer's delivery handler: `f` is called with the outcome
+    /// of every record sent with [`Producer::produce`], and that record's
+    /// opaque value (librdkafka's `dr_msg_cb` with the message opaque). It
+    /// runs on the thread serving the delivery reports: a thread that sends
+    /// or waits on this producer, or its dispatcher thread. Keep it short; a
+    /// panic in it is caught and logged.
+    ///
+    /// ```no_run
+    /// # fn demo(config: &kafkit::ClientConfig) -> Result<(), kafkit::Error> {
+    /// use kafkit::{Producer, Record};
+    ///
+    /// let producer = Producer::builder(config)
+    ///     .on_delivery(|result, id| match result {
+    ///         Ok(meta) => println!("record {id} at offset {}", meta.offset),
+    ///         Err(e) => eprintln!("record {id} failed: {}", e.error),
+    ///     })
+    ///     .build()?;
+    /// producer.produce(Record::to("events").value("hello"), 1)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_delivery(mut self, f: impl Fn(DeliveryResult, u64) + Send + Sync + 'static) -> Self {
+        self.delivery = Some(Arc::new(f));
         self
     }
 
@@ -516,29 +610,40 @@ impl ProducerBuilder {
             event_type::DR,
             self.handlers,
         )?;
-        let serving = Arc::new(Serving::new());
-        let hooked = {
-            let serving = serving.clone();
-            WakingQueue::new(
-                core.native.main_queue(),
-                Box::new(move || serving.on_queue_non_empty()),
-            )
-        };
-        let shared = Arc::new_cyclic(|me| Shared {
-            spent: Spent::default(),
-            topics: Topics::new(),
-            _hooked: hooked,
-            serving,
-            core,
-            slots: Slots::lease(me.clone()),
-            scratch: Mutex::new(Scratch::default()),
-            space_waiters: Mutex::new(Vec::new()),
-            space_waiting: AtomicUsize::new(0),
-            stop: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
-            purged: AtomicUsize::new(0),
+        let delivery = self.delivery;
+        let shared = Arc::new_cyclic(|me| {
+            let slots = Arc::new(Slots::new(me.clone()));
+            let signal = Arc::new(Signal::default());
+            let hook = {
+                let (signal, slots) = (signal.clone(), slots.clone());
+                WakingQueue::new(
+                    core.native.main_queue(),
+                    Box::new(move || signal.on_queue_non_empty(&slots)),
+                )
+            };
+            Shared {
+                slots,
+                topics: Topics::new(),
+                signal,
+                _hook: hook,
+                core,
+                serving: Mutex::new(DrBuffer::default()),
+                space_waiters: Mutex::new(Vec::new()),
+                handler: delivery,
+                closed: AtomicBool::new(false),
+            }
         });
-        let dispatcher = spawn_dispatcher(shared.clone())?;
+        let dispatcher = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("kafkit-{}", shared.core.name))
+                .spawn(move || dispatch(&shared))
+                .map_err(|e| Error::Io {
+                    path: "(dispatcher thread)".into(),
+                    source: e,
+                })?
+        };
+        let _ = shared.signal.dispatcher.set(dispatcher.thread().clone());
         Ok(Producer {
             handle: Arc::new(Handle {
                 shared,
@@ -549,17 +654,36 @@ impl ProducerBuilder {
     }
 }
 
+/// The dispatcher thread: serves the main queue when events are pending
+/// and no task serves them (see the module docs), until the producer stops.
+fn dispatch(shared: &Shared) {
+    while !shared.signal.stop.load(Ordering::Acquire) {
+        if shared.signal.pending.load(Ordering::SeqCst) {
+            let mut guard = shared.lock_serving();
+            shared.drain(&mut guard);
+        } else {
+            std::thread::park_timeout(IDLE_TICK);
+        }
+    }
+    // Teardown has failed what was left, unless it could not run: then do
+    // it here, so no future is left hanging.
+    let mut guard = shared.lock_serving();
+    shared.drain(&mut guard);
+    shared.fail_rest();
+}
+
 impl Producer {
     /// Creates a producer from `config`.
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
         Self::builder(config).build()
     }
 
-    /// A builder, to add error and statistics callbacks.
+    /// A builder, to add delivery, error and statistics callbacks.
     pub fn builder(config: &ClientConfig) -> ProducerBuilder {
         ProducerBuilder {
             config: config.clone(),
             handlers: Handlers::default(),
+            delivery: None,
         }
     }
 
@@ -573,8 +697,9 @@ impl Producer {
     ///
     /// Records sent one after the other from one task are enqueued in that
     /// order. An error (an unknown partition, a record over
-    /// `message.max.bytes`, a closed producer) hands the record back.
-    /// Dropping the returned future before it completes sends nothing.
+    /// `message.max.bytes`, a header name with a NUL byte, a closed
+    /// producer) hands the record back. Dropping the returned future before
+    /// it completes sends nothing.
     pub fn send(&self, record: Record) -> SendFuture<'_> {
         SendFuture {
             producer: self,
@@ -584,39 +709,72 @@ impl Producer {
 
     /// Enqueues a record without waiting: a full queue is an error with code
     /// [`ErrorCode::QueueFull`] that hands the record back. Delivery reports
-    /// that have arrived are read first, on this thread, freeing their
+    /// that have arrived are served first, on this thread, freeing their
     /// space.
     pub fn try_send(&self, record: Record) -> Result<DeliveryFuture, ProduceError> {
-        if self.shared().serving.pending() {
-            self.shared().serve_as_task(None, NO_SLOT);
+        let shared = self.shared();
+        if shared.signal.pending.load(Ordering::Relaxed) {
+            shared.serve_inline();
         }
-        match self.shared().enqueue(&record, None) {
-            Ok(idx) => Ok(DeliveryFuture::new(self.shared().slots, idx, record.topic)),
+        match shared.enqueue(&record, None) {
+            Ok(idx) => Ok(DeliveryFuture::new(shared.slots.clone(), idx, record.topic)),
             Err(raw) => Err(produce_error("produce", raw, record)),
         }
     }
 
+    /// Enqueues a record without waiting; its outcome goes to the delivery
+    /// handler set with [`ProducerBuilder::on_delivery`], with `opaque`.
+    /// Nothing is allocated per record for the callback. A full queue is an
+    /// immediate error, as for [`try_send`](Self::try_send), and the handler
+    /// is then not called; so is a producer built without a handler.
+    pub fn produce(&self, record: Record, opaque: u64) -> Result<(), ProduceError> {
+        let shared = self.shared();
+        if shared.handler.is_none() {
+            let raw = RawError {
+                message: "produce() reports to the producer's delivery handler, and none was \
+                          set: build the producer with ProducerBuilder::on_delivery"
+                    .into(),
+                ..RawError::from_code(ErrorCode::InvalidArg.raw())
+            };
+            return Err(produce_error("produce", raw, record));
+        }
+        self.enqueue_with(record, Target::Handler(opaque))
+    }
+
     /// Enqueues a record and calls `on_delivery` with its outcome, on the
-    /// producer's dispatcher thread (keep it short). A panic in the callback
-    /// is caught and logged. A full queue is an immediate error, as for
-    /// [`try_send`](Self::try_send); the callback is then not called.
+    /// thread serving the delivery reports (a thread that sends or waits on
+    /// this producer, or its dispatcher thread; keep it short). A panic in
+    /// the callback is caught and logged. A full queue is an immediate
+    /// error, as for [`try_send`](Self::try_send); the callback is then not
+    /// called. Boxes the callback: [`produce`](Self::produce) with a
+    /// delivery handler does not.
     pub fn send_with_callback(
         &self,
         record: Record,
         on_delivery: impl FnOnce(DeliveryResult) + Send + 'static,
     ) -> Result<(), ProduceError> {
-        self.shared().serving.note_callbacks();
-        let origin = Origin::of(&record);
-        spent::free_one_called(&self.shared().spent);
-        let callback = new_callback(move |outcome| on_delivery(origin.finish(outcome)));
-        match self.shared().enqueue(&record, Some(callback)) {
+        self.enqueue_with(record, Target::Callback(Box::new(on_delivery)))
+    }
+
+    #[inline]
+    fn enqueue_with(&self, record: Record, target: Target) -> Result<(), ProduceError> {
+        let shared = self.shared();
+        if !shared.signal.callbacks.load(Ordering::Relaxed) {
+            shared.signal.callbacks.store(true, Ordering::Relaxed);
+        }
+        if shared.signal.pending.load(Ordering::Relaxed) {
+            shared.serve_inline();
+        }
+        match shared.enqueue(&record, Some(target)) {
             Ok(_) => Ok(()),
             Err(raw) => Err(produce_error("produce", raw, record)),
         }
     }
 
     /// For code that is not async: enqueues a record, blocking the thread for
-    /// at most `timeout` while the queue is full.
+    /// at most `timeout` while the queue is full. Inside a delivery callback
+    /// of this producer a full queue is an error at once: the reports that
+    /// would free space are served by that very thread.
     pub fn send_blocking(
         &self,
         record: Record,
@@ -631,11 +789,8 @@ impl Producer {
                 return result;
             }
             let now = Instant::now();
-            if now >= deadline {
-                let record = fut
-                    .record
-                    .take()
-                    .unwrap_or_else(|| Record::to(String::new()));
+            if now >= deadline || self.shared().serves_here() {
+                let record = fut.record.take().unwrap_or_else(|| Record::to(""));
                 return Err(produce_error(
                     "produce",
                     RawError::from_code(QUEUE_FULL),
@@ -647,24 +802,37 @@ impl Producer {
     }
 
     /// Waits until every record sent so far is delivered or has failed, for
-    /// at most `timeout`. On timeout the error says how many remain.
+    /// at most `timeout` (sending at once what `linger.ms` holds back). On
+    /// timeout the error says how many remain. Called from a delivery
+    /// callback of this producer it fails at once: the reports it would wait
+    /// for are served by that very thread.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        // librdkafka's flush waits for the reports to be served: by the
-        // dispatcher, meanwhile.
-        let flushing = self.shared().serving.flushing();
-        let code = self.shared().core.native.flush(timeout);
-        drop(flushing);
-        if code == 0 {
-            Ok(())
-        } else {
-            let left = self.in_flight();
-            Err(Error::Kafka(KafkaError::from_raw(
+        let shared = self.shared();
+        if shared.serves_here() {
+            return Err(Error::Kafka(KafkaError::from_raw(
+                "flush",
+                RawError {
+                    message: "flush was called from a delivery callback of the same producer: \
+                              the reports it would wait for are served by this thread, after the \
+                              callback returns"
+                        .into(),
+                    ..RawError::from_code(ErrorCode::State.raw())
+                },
+            )));
+        }
+        if !shared.flush_all(timeout) {
+            // Serve what the dispatcher has not yet, for an exact count.
+            shared.serve_inline();
+        }
+        match shared.slots.in_flight() {
+            0 => Ok(()),
+            left => Err(Error::Kafka(KafkaError::from_raw(
                 "flush",
                 RawError {
                     message: format!("{left} records still in flight after {timeout:?}"),
-                    ..RawError::from_code(code)
+                    ..RawError::from_code(ErrorCode::TimedOut.raw())
                 },
-            )))
+            ))),
         }
     }
 
@@ -676,10 +844,20 @@ impl Producer {
     }
 
     /// Delivers what is queued for at most `timeout`, purges the rest, and
-    /// returns how many records were not delivered. Afterwards every send on
-    /// any clone of this producer fails.
+    /// returns how many records were not delivered in time; every delivery
+    /// future has resolved when it returns. Afterwards every send on any
+    /// clone of this producer fails. Called from a delivery callback of this
+    /// producer it cannot wait: it purges at once and returns how many
+    /// records were in flight.
     pub fn close(&self, timeout: Duration) -> usize {
-        close_shared(self.shared(), timeout)
+        let shared = self.shared();
+        if shared.serves_here() {
+            shared.closed.store(true, Ordering::Release);
+            let in_flight = shared.slots.in_flight();
+            shared.core.native.purge();
+            return in_flight;
+        }
+        shared.shutdown(timeout)
     }
 
     /// Records sent and not yet reported delivered or failed.
@@ -708,54 +886,53 @@ impl Producer {
     }
 }
 
-/// Flushes for `timeout`, then purges; returns the number of purged records.
-fn close_shared(shared: &Shared, timeout: Duration) -> usize {
-    shared.closed.store(true, Ordering::Release);
-    let _flushing = shared.serving.flushing();
-    if shared.core.native.flush(timeout) == 0 {
-        return 0;
-    }
-    let before = shared.purged.load(Ordering::Acquire);
-    shared.core.native.purge();
-    // The purged records' reports are served by the dispatcher; wait for them.
-    shared.core.native.flush(PURGE_WAIT);
-    shared.purged.load(Ordering::Acquire) - before
-}
-
 impl Drop for Handle {
     fn drop(&mut self) {
-        let undelivered = close_shared(&self.shared, self.close_timeout);
-        if undelivered > 0 {
-            tracing::warn!(
-                client = %self.shared.core.name,
-                undelivered,
-                "producer dropped: {undelivered} records were not delivered within {:?} and were purged",
-                self.close_timeout
-            );
-        }
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.serving.disown();
-        self.shared.serving.ring();
-        self.shared.core.main_queue.wake();
-        let thread = self
+        let shared = self.shared.clone();
+        let dispatcher = self
             .dispatcher
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
-                tracing::error!("the producer's dispatcher thread panicked");
-            }
+        let timeout = self.close_timeout;
+        if !shared.serves_here() {
+            teardown(&shared, dispatcher, timeout);
+            return;
         }
-        // Serve the reports that arrived after the dispatcher stopped, then
-        // fail the ones that can no longer arrive, so no future is left
-        // hanging.
-        while let Some(event) = self.shared.core.main_queue.poll(Duration::ZERO) {
-            self.shared.serve(event);
+        // Dropped by a delivery callback: this thread serves the reports
+        // teardown waits for, so teardown waits for it on a thread of its
+        // own (and starts once the callback has returned).
+        let spawned = std::thread::Builder::new()
+            .name("kafkit-close".into())
+            .spawn(move || teardown(&shared, dispatcher, timeout));
+        if let Err(e) = spawned {
+            // The closure, with the dispatcher's handle, is gone: stop the
+            // dispatcher, which fails what is left as it exits.
+            tracing::error!("cannot start a thread to close the producer: {e}");
+            self.shared.closed.store(true, Ordering::Release);
+            self.shared.core.native.purge();
+            self.shared.signal.stop.store(true, Ordering::SeqCst);
+            self.shared.signal.ring();
         }
-        self.shared.run_deferred();
-        drop(self.shared.spent.take_stale(true));
-        self.shared.slots.fail_all();
+    }
+}
+
+/// Closes the producer and stops its dispatcher.
+fn teardown(shared: &Shared, dispatcher: Option<JoinHandle<()>>, timeout: Duration) {
+    let undelivered = shared.shutdown(timeout);
+    if undelivered > 0 {
+        tracing::warn!(
+            client = %shared.core.name,
+            undelivered,
+            "producer dropped: {undelivered} records were not delivered within {timeout:?} and were purged"
+        );
+    }
+    shared.signal.stop.store(true, Ordering::SeqCst);
+    shared.signal.ring();
+    if let Some(thread) = dispatcher {
+        if thread.join().is_err() {
+            tracing::error!("the producer's dispatcher thread panicked");
+        }
     }
 }
 
@@ -769,8 +946,6 @@ pub struct SendFuture<'a> {
 impl Future for SendFuture<'_> {
     type Output = Result<DeliveryFuture, ProduceError>;
 
-    // Inlined into the caller's state machine, so the delivery future is
-    // built in place; the work is in Shared::enqueue_or_wait.
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -778,14 +953,12 @@ impl Future for SendFuture<'_> {
         let Some(record) = this.record.as_ref() else {
             panic!("SendFuture polled after completion");
         };
-        // The record is enqueued where it lies; it is moved only once the
-        // outcome is known.
         match shared.enqueue_or_wait(record, cx) {
             Poll::Ready(Ok(idx)) => {
                 let topic = record.topic;
                 // Dropped where it lies: moving it out would copy it.
                 this.record = None;
-                Poll::Ready(Ok(DeliveryFuture::new(shared.slots, idx, topic)))
+                Poll::Ready(Ok(DeliveryFuture::new(shared.slots.clone(), idx, topic)))
             }
             Poll::Ready(Err(raw)) => {
                 let record = this.record.take().unwrap_or_else(|| Record::to(""));
@@ -814,5 +987,4 @@ fn _assert_traits() {
     owned::<Record>();
     fn copy<T: Copy + Send + Sync + 'static>() {}
     copy::<Topic>();
-    let _ = ErrorCode::QueueFull;
 }

@@ -65,16 +65,13 @@ impl Topic {
 mod names {
     use std::cell::Cell;
     use std::collections::HashMap;
-    use std::hash::BuildHasherDefault;
     use std::sync::{OnceLock, RwLock};
-
-    use crate::producer::topics::NameHasher;
 
     /// A stored name (a thin pointer to it is a `Topic`).
     #[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
     pub struct Name(pub(super) Box<str>);
 
-    type Set = HashMap<&'static str, &'static Name, BuildHasherDefault<NameHasher>>;
+    type Set = HashMap<&'static str, &'static Name>;
 
     static NAMES: OnceLock<RwLock<Set>> = OnceLock::new();
 

@@ -8,12 +8,12 @@
 //! the record shares the slot's [`Topic`], by name otherwise.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{OnceLock, RwLock};
 
 use super::record::Topic;
 use crate::native::{NativeTopic, RawError};
+use crate::ErrorCode;
 
 /// Topics kept in lock-free slots; later ones are only in the map.
 const EARLY: usize = 32;
@@ -32,7 +32,7 @@ enum Place {
 
 #[derive(Default)]
 struct Names {
-    map: HashMap<Box<str>, Place, BuildHasherDefault<NameHasher>>,
+    map: HashMap<Box<str>, Place>,
     early_used: usize,
 }
 
@@ -112,94 +112,10 @@ impl Topics {
                     self.last.store(*i, Ordering::Relaxed);
                     Ok(f(&entry.handle))
                 }
-                None => Err(RawError::from_code(UNKNOWN_TOPIC)),
+                None => Err(RawError::from_code(ErrorCode::UnknownTopic.raw())),
             },
             Some(Place::Late(handle)) => Ok(f(handle)),
-            None => Err(RawError::from_code(UNKNOWN_TOPIC)),
+            None => Err(RawError::from_code(ErrorCode::UnknownTopic.raw())),
         }
-    }
-}
-
-/// `RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC`.
-const UNKNOWN_TOPIC: i32 = -188;
-
-/// Hashes topic names, one 8-byte word at a time (multiply and rotate, as
-/// FxHash does): several times faster than the default SipHash on short
-/// names. The names come from the application, not from the network, so
-/// resistance to crafted collisions is not needed.
-#[derive(Default)]
-pub(crate) struct NameHasher(u64);
-
-impl NameHasher {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-/// The 8 bytes at `at` as a word (`bytes` must hold them).
-fn word(bytes: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(chunk) = bytes.get(at..at + 8) {
-        w.copy_from_slice(chunk);
-    }
-    u64::from_le_bytes(w)
-}
-
-impl Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let len = bytes.len();
-        if len < 8 {
-            let mut w = 0u64;
-            for &b in bytes {
-                w = (w << 8) | u64::from(b);
-            }
-            self.mix(w ^ ((len as u64) << 56));
-            return;
-        }
-        let mut at = 0;
-        while at + 8 <= len {
-            self.mix(word(bytes, at));
-            at += 8;
-        }
-        if at < len {
-            // The last 8 bytes, overlapping the previous word.
-            self.mix(word(bytes, len - 8));
-        }
-        self.mix(len as u64);
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.mix(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::hash::BuildHasher;
-
-    #[test]
-    fn names_hash_apart() {
-        let build = BuildHasherDefault::<NameHasher>::default();
-        let names = [
-            "",
-            "a",
-            "b",
-            "ab",
-            "ba",
-            "orders",
-            "orders-1",
-            "orders-2",
-            "orders-10",
-            "a.very.long.topic.name.with.many.parts-1",
-            "a.very.long.topic.name.with.many.parts-2",
-        ];
-        let hashes: std::collections::HashSet<u64> =
-            names.iter().map(|n| build.hash_one(n)).collect();
-        assert_eq!(hashes.len(), names.len());
     }
 }
