@@ -1,6 +1,8 @@
 //! The kafkit variants: `kafkit-send` (async `send().await` with a window of
-//! delivery futures) and `kafkit-callback` (`send_with_callback` with an
-//! in-flight bound kept by the callbacks).
+//! delivery futures), `kafkit-callback` (`send_with_callback`, a boxed
+//! callback per record) and `kafkit-handler` (`produce` with the producer's
+//! delivery handler), the last two with an in-flight bound kept by the
+//! callbacks.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,14 +16,18 @@ use super::{Meter, Outcome, Run, Tally};
 /// How long the end of a run may wait for outstanding deliveries.
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
 
-fn producer(run: &Run<'_>) -> Result<Producer, String> {
+fn config(run: &Run<'_>) -> Result<ClientConfig, String> {
     let mut config = ClientConfig::new();
     for (key, value) in run.settings {
         config
             .set(key, value)
             .map_err(|e| format!("cannot set {key}={value}: {e}"))?;
     }
-    Producer::new(&config).map_err(|e| format!("cannot create the producer: {e}"))
+    Ok(config)
+}
+
+fn producer(run: &Run<'_>) -> Result<Producer, String> {
+    Producer::new(&config(run)?).map_err(|e| format!("cannot create the producer: {e}"))
 }
 
 fn tally_result(tally: &mut Tally, result: DeliveryResult) {
@@ -111,7 +117,7 @@ impl Progress {
         }
     }
 
-    /// Called by each delivery callback, on kafkit's dispatcher thread.
+    /// Called by each delivery callback, on the thread serving the reports.
     fn report(&self, result: DeliveryResult) {
         if let Err(e) = result {
             self.failed.fetch_add(1, Ordering::Relaxed);
@@ -158,17 +164,27 @@ impl Progress {
     }
 }
 
-/// `kafkit-callback`: `send_with_callback` from the calling thread, no
-/// runtime. The callback counts the outcome in shared atomics. The thread
+/// `kafkit-callback` (`send_with_callback`) and, with `handler`,
+/// `kafkit-handler` (`produce` with the producer's delivery handler), from
+/// the calling thread, no runtime. The callback counts the outcome in shared
+/// atomics. The thread
 /// keeps at most `run.window` records in flight: at the bound it blocks on a
 /// condition variable until the callbacks have brought the count down to
 /// half the window (one wake-up per half window, no sleeping or polling).
 /// The window is below `queue.buffering.max.messages`, so librdkafka's queue
 /// should never be full; if it is, the thread waits for the next report and
 /// retries, and the count of such retries is printed.
-pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
-    let producer = producer(run)?;
+pub fn run_callback(run: &Run<'_>, handler: bool) -> Result<Outcome, String> {
     let progress = Arc::new(Progress::new());
+    let producer = if handler {
+        let p = progress.clone();
+        Producer::builder(&config(run)?)
+            .on_delivery(move |result, _| p.report(result))
+            .build()
+            .map_err(|e| format!("cannot create the producer: {e}"))?
+    } else {
+        producer(run)?
+    };
     let topic = Topic::new(run.topic);
     let template = Payload::from_static(run.template);
     let n = run.messages as u64;
@@ -186,8 +202,13 @@ pub fn run_callback(run: &Run<'_>) -> Result<Outcome, String> {
         }
         let mut record = Record::to(topic).value(template.clone());
         loop {
-            let p = progress.clone();
-            match producer.send_with_callback(record, move |result| p.report(result)) {
+            let sent_one = if handler {
+                producer.produce(record, sent)
+            } else {
+                let p = progress.clone();
+                producer.send_with_callback(record, move |result| p.report(result))
+            };
+            match sent_one {
                 Ok(()) => break,
                 Err(e) if e.error.code() == Some(ErrorCode::QueueFull) => {
                     queue_full += 1;

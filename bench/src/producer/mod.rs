@@ -40,16 +40,23 @@ enum Variant {
     Raw,
     KafkitSend,
     KafkitCallback,
+    KafkitHandler,
 }
 
 impl Variant {
-    const ALL: [Variant; 3] = [Variant::Raw, Variant::KafkitSend, Variant::KafkitCallback];
+    const ALL: [Variant; 4] = [
+        Variant::Raw,
+        Variant::KafkitSend,
+        Variant::KafkitCallback,
+        Variant::KafkitHandler,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Variant::Raw => "raw",
             Variant::KafkitSend => "kafkit-send",
             Variant::KafkitCallback => "kafkit-callback",
+            Variant::KafkitHandler => "kafkit-handler",
         }
     }
 
@@ -198,7 +205,7 @@ usage: kafkit-bench producer [options]
   --rounds R          rounds; best and median are reported (default 3)
   --bootstrap H:P     use this broker instead of an embedded mock cluster
                       (topics are then auto-created by the broker)
-  --variants LIST     comma-separated, from raw,kafkit-send,kafkit-callback
+  --variants LIST     comma-separated, from raw,kafkit-send,kafkit-callback,kafkit-handler
                       (default all)
   --window W          records in flight in the kafkit variants (default 50000)
   --check-ratio X     exit 1 if kafkit-send's best msg/s divided by raw's best
@@ -243,7 +250,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                 let mut variants = Vec::new();
                 for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     let v = Variant::parse(name).ok_or_else(|| {
-                        format!("--variants: unknown variant {name:?} (known: raw, kafkit-send, kafkit-callback)")
+                        format!("--variants: unknown variant {name:?} (known: raw, kafkit-send, kafkit-callback, kafkit-handler)")
                     })?;
                     if !variants.contains(&v) {
                         variants.push(v);
@@ -433,7 +440,8 @@ pub fn main(args: &[String]) -> i32 {
                 match variant {
                     Variant::Raw => raw::run(&run),
                     Variant::KafkitSend => kafkit::run_send(&run),
-                    Variant::KafkitCallback => kafkit::run_callback(&run),
+                    Variant::KafkitCallback => kafkit::run_callback(&run, false),
+                    Variant::KafkitHandler => kafkit::run_callback(&run, true),
                 }
             })();
             let label = format!("round {round}/{} {:<16}", o.rounds, variant.name());
