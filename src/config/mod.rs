@@ -225,7 +225,7 @@ impl ClientConfig {
     /// mechanism without the `ssl` cargo feature, say), the error says which
     /// cargo feature provides it.
     ///
-    /// ```
+    /// ```no_run
     /// // With KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 and
     /// // KAFKIT_PROPERTY_LINGER_MS=5 in the environment, this sets
     /// // bootstrap.servers and linger.ms.
