@@ -18,12 +18,25 @@ const KAFKIT_CLOSE_TIMEOUT: &str = "kafkit.close.timeout.ms";
 /// still holds.
 pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The partitioner producers use unless `partitioner` is set: the murmur2
+/// hash of the key, as Kafka's Java client computes it, with keyless records
+/// spread at random. librdkafka's own default, `consistent_random` (CRC32),
+/// puts most keys on other partitions than Java producers do.
+pub(crate) const DEFAULT_PARTITIONER: &str = "murmur2_random";
+
 /// Configuration for a producer or consumer.
 ///
 /// Any librdkafka property can be set by name with [`set`](Self::set); each
 /// is validated by librdkafka when it is set, so an unknown name or a bad
 /// value is an error that names the property. Typed helpers cover the common
 /// keys. `Debug` output hides passwords, secrets and private keys.
+///
+/// kafkit departs from one librdkafka default: unless `partitioner` is set,
+/// producers use `murmur2_random`, the hash Kafka's Java client (and
+/// kafka-python) use, so a key lands on the same partition whichever of them
+/// produced it. librdkafka's own default, `consistent_random`, hashes with
+/// CRC32 and puts most keys elsewhere. Set `partitioner` to choose another
+/// one; consumers are not given the property at all.
 ///
 /// ```
 /// use kafkit::{Acks, ClientConfig};
@@ -115,7 +128,9 @@ fn ms(d: Duration) -> String {
 }
 
 impl ClientConfig {
-    /// An empty configuration (librdkafka's defaults).
+    /// An empty configuration: librdkafka's defaults, except that producers
+    /// hash keys as the Java client does (`partitioner=murmur2_random`)
+    /// unless `partitioner` is set.
     pub fn new() -> Self {
         ClientConfig {
             native: NativeConf::new(),
@@ -182,6 +197,17 @@ impl ClientConfig {
         &self.native
     }
 
+    /// The properties kafkit adds to a producer's librdkafka configuration
+    /// because they were not set here. They are not in [`iter`](Self::iter):
+    /// a consumer given a producer property would log a warning.
+    pub(crate) fn producer_defaults(
+        &self,
+    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        [("partitioner", DEFAULT_PARTITIONER)]
+            .into_iter()
+            .filter(|(key, _)| !self.entries.contains_key(*key))
+    }
+
     /// A configuration read from the environment.
     ///
     /// Two kinds of variables are read; all others are ignored (including
@@ -223,7 +249,8 @@ impl ClientConfig {
     /// the variable it came from. When the environment asks for something
     /// this build of librdkafka lacks (`security.protocol=SSL` or a SCRAM
     /// mechanism without the `ssl` cargo feature, say), the error says which
-    /// cargo feature provides it.
+    /// cargo feature provides it. As for [`new`](Self::new), producers hash
+    /// keys as the Java client does unless a `partitioner` is given.
     ///
     /// ```no_run
     /// // With KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 and
@@ -832,6 +859,53 @@ mod tests {
                 assert!(tls.contains("`ssl` cargo feature"), "{tls}");
             }
         }
+    }
+
+    #[test]
+    fn producers_default_to_the_java_partitioner() {
+        let defaults = |c: &ClientConfig| c.producer_defaults().collect::<Vec<_>>();
+        assert_eq!(
+            defaults(&ClientConfig::new()),
+            [("partitioner", "murmur2_random")]
+        );
+        // The default is not listed as something set.
+        assert_eq!(ClientConfig::new().get("partitioner"), None);
+        // Whatever way the configuration was made.
+        let c = env(&[("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")]);
+        assert_eq!(defaults(&c), [("partitioner", "murmur2_random")]);
+        let mut c = ClientConfig::new();
+        c.load_properties("bootstrap.servers=127.0.0.1:1\n")
+            .map(|_| ())
+            .unwrap_or_default();
+        assert_eq!(defaults(&c), [("partitioner", "murmur2_random")]);
+        let path = std::env::temp_dir().join(format!(
+            "kafkit-partitioner-{}.properties",
+            std::process::id()
+        ));
+        std::fs::write(&path, "bootstrap.servers=127.0.0.1:1\n").unwrap();
+        let c = ClientConfig::from_properties_file(&path);
+        let _ = std::fs::remove_file(&path);
+        let c = c.unwrap();
+        assert_eq!(c.get("bootstrap.servers"), Some("127.0.0.1:1"));
+        assert_eq!(defaults(&c), [("partitioner", "murmur2_random")]);
+    }
+
+    #[test]
+    fn a_partitioner_set_by_the_user_wins() {
+        let mut c = ClientConfig::new();
+        c.set("partitioner", "consistent_random")
+            .map(|_| ())
+            .unwrap_or_default();
+        assert_eq!(c.producer_defaults().count(), 0);
+        assert_eq!(c.get("partitioner"), Some("consistent_random"));
+        let c = env(&[("KAFKIT_PROPERTY_PARTITIONER", "random")]);
+        assert_eq!(c.producer_defaults().count(), 0);
+        assert_eq!(c.get("partitioner"), Some("random"));
+        let mut c = ClientConfig::new();
+        c.load_properties("partitioner=murmur2\n")
+            .map(|_| ())
+            .unwrap_or_default();
+        assert_eq!(c.producer_defaults().count(), 0);
     }
 
     #[test]
