@@ -58,6 +58,14 @@ impl ClientCore {
         rebalance: Option<RebalanceHook>,
     ) -> Result<Self, Error> {
         let mut conf = config.native().dup();
+        if kind == ClientKind::Producer {
+            for (key, value) in config.producer_defaults() {
+                conf.set(key, value).map_err(|reason| Error::Config {
+                    key: key.into(),
+                    reason,
+                })?;
+            }
+        }
         conf.set("log.queue", "true")
             .map_err(|reason| Error::Config {
                 key: "log.queue".into(),

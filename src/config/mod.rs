@@ -1,5 +1,6 @@
 //! [`ClientConfig`]: librdkafka properties, validated as they are set.
 
+mod env;
 mod properties;
 
 use std::collections::BTreeMap;
@@ -17,12 +18,25 @@ const KAFKIT_CLOSE_TIMEOUT: &str = "kafkit.close.timeout.ms";
 /// still holds.
 pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The partitioner producers use unless `partitioner` is set: the murmur2
+/// hash of the key, as Kafka's Java client computes it, with keyless records
+/// spread at random. librdkafka's own default, `consistent_random` (CRC32),
+/// puts most keys on other partitions than Java producers do.
+pub(crate) const DEFAULT_PARTITIONER: &str = "murmur2_random";
+
 /// Configuration for a producer or consumer.
 ///
 /// Any librdkafka property can be set by name with [`set`](Self::set); each
 /// is validated by librdkafka when it is set, so an unknown name or a bad
 /// value is an error that names the property. Typed helpers cover the common
 /// keys. `Debug` output hides passwords, secrets and private keys.
+///
+/// kafkit departs from one librdkafka default: unless `partitioner` is set,
+/// producers use `murmur2_random`, the hash Kafka's Java client (and
+/// kafka-python) use, so a key lands on the same partition whichever of them
+/// produced it. librdkafka's own default, `consistent_random`, hashes with
+/// CRC32 and puts most keys elsewhere. Set `partitioner` to choose another
+/// one; consumers are not given the property at all.
 ///
 /// ```
 /// use kafkit::{Acks, ClientConfig};
@@ -114,7 +128,9 @@ fn ms(d: Duration) -> String {
 }
 
 impl ClientConfig {
-    /// An empty configuration (librdkafka's defaults).
+    /// An empty configuration: librdkafka's defaults, except that producers
+    /// hash keys as the Java client does (`partitioner=murmur2_random`)
+    /// unless `partitioner` is set.
     pub fn new() -> Self {
         ClientConfig {
             native: NativeConf::new(),
@@ -153,7 +169,7 @@ impl ClientConfig {
                 .set(key, value)
                 .map_err(|reason| Error::Config {
                     key: key.to_string(),
-                    reason,
+                    reason: with_feature_hint(reason),
                 })?;
         }
         self.entries.insert(key.to_string(), value.to_string());
@@ -181,46 +197,133 @@ impl ClientConfig {
         &self.native
     }
 
-    /// A configuration read from the environment.
-    ///
-    /// `KAFKA_BOOTSTRAP_SERVERS`, `KAFKA_CLIENT_ID`, `KAFKA_SECURITY_PROTOCOL`,
-    /// `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`
-    /// and `KAFKA_SSL_CA_LOCATION` map to their librdkafka properties. Any
-    /// other property can be given as `KAFKIT_` followed by its name in upper
-    /// case with `_` for `.` (`KAFKIT_LINGER_MS=5` sets `linger.ms`). Variables
-    /// that are unset or empty are skipped.
-    pub fn from_env() -> Result<Self, Error> {
-        Self::from_vars(std::env::vars())
+    /// The properties kafkit adds to a producer's librdkafka configuration
+    /// because they were not set here. They are not in [`iter`](Self::iter):
+    /// a consumer given a producer property would log a warning.
+    pub(crate) fn producer_defaults(
+        &self,
+    ) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        [("partitioner", DEFAULT_PARTITIONER)]
+            .into_iter()
+            .filter(|(key, _)| !self.entries.contains_key(*key))
     }
 
-    fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, Error> {
-        const NAMED: [(&str, &str); 7] = [
-            ("KAFKA_BOOTSTRAP_SERVERS", "bootstrap.servers"),
-            ("KAFKA_CLIENT_ID", "client.id"),
-            ("KAFKA_SECURITY_PROTOCOL", "security.protocol"),
-            ("KAFKA_SASL_MECHANISM", "sasl.mechanism"),
-            ("KAFKA_SASL_USERNAME", "sasl.username"),
-            ("KAFKA_SASL_PASSWORD", "sasl.password"),
-            ("KAFKA_SSL_CA_LOCATION", "ssl.ca.location"),
-        ];
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (name, value) in vars {
-            if value.is_empty() {
-                continue;
-            }
-            if let Some((_, key)) = NAMED.iter().find(|(n, _)| *n == name) {
-                pairs.push((key.to_string(), value));
-            } else if let Some(rest) = name.strip_prefix("KAFKIT_") {
-                pairs.push((rest.to_ascii_lowercase().replace('_', "."), value));
-            }
-        }
-        // Sort so that the result does not depend on the environment's order.
-        pairs.sort();
+    /// A configuration read from the environment.
+    ///
+    /// Two kinds of variables are read; all others are ignored (including
+    /// other `KAFKIT_*` variables, such as the test scripts' own, which are
+    /// logged at debug level), and so are variables that are empty.
+    ///
+    /// **Well-known names.** These set the property beside them:
+    ///
+    /// | variable | property | applied when `security.protocol` is |
+    /// |---|---|---|
+    /// | `KAFKA_BOOTSTRAP_SERVERS` | `bootstrap.servers` | any |
+    /// | `KAFKA_CLIENT_ID` | `client.id` | any |
+    /// | `KAFKA_SECURITY_PROTOCOL` | `security.protocol` | any |
+    /// | `KAFKA_SASL_MECHANISM` | `sasl.mechanism` | `SASL_PLAINTEXT`, `SASL_SSL` |
+    /// | `KAFKA_SASL_USERNAME` | `sasl.username` | `SASL_PLAINTEXT`, `SASL_SSL` |
+    /// | `KAFKA_SASL_PASSWORD` | `sasl.password` | `SASL_PLAINTEXT`, `SASL_SSL` |
+    /// | `KAFKA_SSL_CA_LOCATION` | `ssl.ca.location` | `SSL`, `SASL_SSL` |
+    /// | `KAFKA_SSL_CERTIFICATE_LOCATION` | `ssl.certificate.location` | `SSL`, `SASL_SSL` |
+    /// | `KAFKA_SSL_KEY_LOCATION` | `ssl.key.location` | `SSL`, `SASL_SSL` |
+    /// | `KAFKA_SSL_KEY_PASSWORD` | `ssl.key.password` | `SSL`, `SASL_SSL` |
+    /// | `KAFKIT_CLOSE_TIMEOUT_MS` | `kafkit.close.timeout.ms` | any |
+    ///
+    /// The TLS and SASL variables are skipped when the security protocol
+    /// (`plaintext` unless set) does not use them, so an environment that
+    /// describes several listeners of one broker still gives a working
+    /// plaintext configuration.
+    ///
+    /// **Any property.** `KAFKIT_PROPERTY_<NAME>` sets the property whose
+    /// name `<NAME>` encodes: lower-cased, with a single `_` for `.` and a
+    /// doubled `__` for a literal `_`. So `KAFKIT_PROPERTY_LINGER_MS=5` sets
+    /// `linger.ms`, `KAFKIT_PROPERTY_KAFKIT_CLOSE_TIMEOUT_MS` sets
+    /// `kafkit.close.timeout.ms`, and `KAFKIT_PROPERTY_DR__MSG__CB` would
+    /// name `dr_msg_cb`. Three or more underscores in a row, or a single one
+    /// at either end, are an error, since they name no property
+    /// unambiguously. These variables are always applied, and win over a
+    /// well-known variable for the same property.
+    ///
+    /// Every value is validated as by [`set`](Self::set), and an error names
+    /// the variable it came from. When the environment asks for something
+    /// this build of librdkafka lacks (`security.protocol=SSL` or a SCRAM
+    /// mechanism without the `ssl` cargo feature, say), the error says which
+    /// cargo feature provides it. As for [`new`](Self::new), producers hash
+    /// keys as the Java client does unless a `partitioner` is given.
+    ///
+    /// ```no_run
+    /// // With KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 and
+    /// // KAFKIT_PROPERTY_LINGER_MS=5 in the environment, this sets
+    /// // bootstrap.servers and linger.ms.
+    /// let config = kafkit::ClientConfig::from_env()?;
+    /// # Ok::<(), kafkit::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(std::env::vars_os())
+    }
+
+    /// [`from_env`](Self::from_env) on the given variables.
+    fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self, Error>
+    where
+        K: Into<std::ffi::OsString>,
+        V: Into<std::ffi::OsString>,
+    {
+        let settings = env::settings(vars)?;
         let mut config = ClientConfig::new();
-        for (key, value) in pairs {
-            config.set(&key, value)?;
+        for s in &settings {
+            config.set(&s.key, &s.value).map_err(|e| match e {
+                Error::Config { key, reason } => Error::Config {
+                    key,
+                    reason: format!("{reason} (from {})", s.var),
+                },
+                other => other,
+            })?;
         }
+        config.check_sasl_mechanism(&settings)?;
         Ok(config)
+    }
+
+    /// Fails, naming the cargo feature to enable, when the security protocol
+    /// uses SASL with a mechanism this build of librdkafka lacks (librdkafka
+    /// itself only notices when the client is created).
+    fn check_sasl_mechanism(&self, settings: &[env::Setting]) -> Result<(), Error> {
+        let protocol = self
+            .get("security.protocol")
+            .unwrap_or("plaintext")
+            .trim()
+            .to_ascii_lowercase();
+        if !protocol.starts_with("sasl_") {
+            return Ok(());
+        }
+        // `sasl.mechanisms` is librdkafka's older name for the same property
+        // and sorts after it, so the last one set is the one in force.
+        let (key, mechanism, origin) = match settings
+            .iter()
+            .rev()
+            .find(|s| s.key == "sasl.mechanism" || s.key == "sasl.mechanisms")
+        {
+            Some(s) => (s.key.as_str(), s.value.as_str(), format!("from {}", s.var)),
+            None => (
+                "sasl.mechanism",
+                "GSSAPI",
+                "librdkafka's default; set KAFKA_SASL_MECHANISM".to_string(),
+            ),
+        };
+        let Some(feature) = env::sasl_mechanism_feature(mechanism) else {
+            return Ok(());
+        };
+        match NativeConf::new().set("builtin.features", feature) {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(Error::Config {
+                key: key.to_string(),
+                reason: format!(
+                    "SASL mechanism {mechanism} ({origin}) needs librdkafka's {feature} \
+                     support: {}",
+                    with_feature_hint(reason)
+                ),
+            }),
+        }
     }
 
     /// Reads a Java-style `.properties` file, as used by Kafka's own tools,
@@ -367,6 +470,36 @@ impl ClientConfig {
     }
 }
 
+/// Libraries that librdkafka reports missing ("... not available at build
+/// time"), and the cargo feature that builds each in.
+const BUILD_FEATURES: [(&str, &str); 4] = [
+    ("OpenSSL", "ssl"),
+    ("libzstd", "zstd"),
+    ("zlib", "libz"),
+    ("cyrus-sasl", "gssapi"),
+];
+
+/// librdkafka's `reason`, followed by the cargo feature to enable when it
+/// says that a library was not built in.
+fn with_feature_hint(reason: String) -> String {
+    if !reason.contains("not available at build time") {
+        return reason;
+    }
+    let Some((library, feature)) = BUILD_FEATURES.iter().find(|(l, _)| reason.contains(l)) else {
+        return reason;
+    };
+    if cfg!(feature = "dynamic-linking") {
+        format!("{reason} (the system librdkafka this build links was built without {library})")
+    } else if *feature == "ssl" && cfg!(feature = "ssl") {
+        // TLS is built in, but the OpenSSL found is older than this needs.
+        format!("{reason} (the `ssl-vendored` cargo feature builds a current OpenSSL)")
+    } else if *feature == "ssl" {
+        format!("{reason}; build kafkit with the `ssl` cargo feature (or `ssl-vendored`)")
+    } else {
+        format!("{reason}; build kafkit with the `{feature}` cargo feature")
+    }
+}
+
 /// Whether a property's value must not be shown.
 fn is_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -453,23 +586,326 @@ mod tests {
         assert_eq!(c.get("sasl.password"), Some("hunter2"));
     }
 
+    /// `from_vars` on `vars`, panicking with the error.
+    fn env(vars: &[(&str, &str)]) -> ClientConfig {
+        ClientConfig::from_vars(vars.iter().copied())
+            .unwrap_or_else(|e| panic!("from_vars({vars:?}): {e}"))
+    }
+
+    /// The error `from_vars` gives for `vars`, as text.
+    fn env_error(vars: &[(&str, &str)]) -> String {
+        match ClientConfig::from_vars(vars.iter().copied()) {
+            Ok(c) => panic!("from_vars({vars:?}) succeeded: {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
-    fn from_vars_maps_names() {
-        let vars = vec![
-            (
-                "KAFKA_BOOTSTRAP_SERVERS".to_string(),
-                "127.0.0.1:1".to_string(),
-            ),
-            ("KAFKIT_LINGER_MS".to_string(), "7".to_string()),
-            ("KAFKA_UNRELATED".to_string(), "x".to_string()),
-            ("KAFKA_CLIENT_ID".to_string(), String::new()),
-        ];
-        let c = ClientConfig::from_vars(vars).unwrap_or_default();
+    fn from_vars_maps_well_known_names() {
+        let c = env(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+            ("KAFKA_CLIENT_ID", ""),
+            ("KAFKA_UNRELATED", "x"),
+            ("KAFKIT_CLOSE_TIMEOUT_MS", "1500"),
+        ]);
         assert_eq!(c.get("bootstrap.servers"), Some("127.0.0.1:1"));
-        assert_eq!(c.get("linger.ms"), Some("7"));
         assert_eq!(c.get("client.id"), None);
-        let bad = vec![("KAFKIT_LINGER_MS".to_string(), "x".to_string())];
-        assert!(ClientConfig::from_vars(bad).is_err());
+        assert_eq!(c.close_timeout_value(), Duration::from_millis(1500));
+        assert_eq!(c.iter().count(), 2, "{c:?}");
+    }
+
+    #[test]
+    fn from_vars_ignores_other_kafkit_variables() {
+        // The test scripts' own variables, and the old unprefixed form.
+        let c = env(&[
+            ("KAFKIT_SKIP_BROKER", "1"),
+            ("KAFKIT_RUN_DIR", "/tmp/kafkit-run"),
+            ("KAFKIT_CACHE", "/tmp/kafkit-cache"),
+            ("KAFKIT_TOOL_JAVA_OPTS", "-Xmx256m"),
+            ("KAFKIT_LINGER_MS", "7"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+        ]);
+        assert_eq!(c.iter().count(), 1, "{c:?}");
+        assert_eq!(c.get("linger.ms"), None);
+    }
+
+    #[test]
+    fn from_vars_sets_any_property_with_the_prefix() {
+        let c = env(&[
+            ("KAFKIT_PROPERTY_LINGER_MS", "7"),
+            ("KAFKIT_PROPERTY_BATCH_NUM_MESSAGES", "500"),
+            ("KAFKIT_PROPERTY_ENABLE_IDEMPOTENCE", "true"),
+            ("KAFKIT_PROPERTY_KAFKIT_CLOSE_TIMEOUT_MS", "250"),
+        ]);
+        assert_eq!(c.get("linger.ms"), Some("7"));
+        assert_eq!(c.get("batch.num.messages"), Some("500"));
+        assert_eq!(c.get("enable.idempotence"), Some("true"));
+        assert_eq!(c.close_timeout_value(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn from_vars_errors_name_the_variable() {
+        let text = env_error(&[("KAFKIT_PROPERTY_LINGER_MS", "soon")]);
+        assert!(text.contains("linger.ms"), "{text}");
+        assert!(text.contains("KAFKIT_PROPERTY_LINGER_MS"), "{text}");
+        let text = env_error(&[("KAFKIT_PROPERTY_NO_SUCH_THING", "1")]);
+        assert!(text.contains("no.such.thing"), "{text}");
+        assert!(text.contains("KAFKIT_PROPERTY_NO_SUCH_THING"), "{text}");
+        let text = env_error(&[("KAFKIT_PROPERTY_LINGER___MS", "1")]);
+        assert!(text.contains("KAFKIT_PROPERTY_LINGER___MS"), "{text}");
+        assert!(text.contains("3 underscores"), "{text}");
+        let text = env_error(&[("KAFKIT_PROPERTY_", "1")]);
+        assert!(text.contains("no property name"), "{text}");
+        let text = env_error(&[("KAFKIT_CLOSE_TIMEOUT_MS", "long")]);
+        assert!(text.contains("KAFKIT_CLOSE_TIMEOUT_MS"), "{text}");
+    }
+
+    #[test]
+    fn from_vars_prefixed_variable_wins_over_well_known_name() {
+        let c = env(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "a:1"),
+            ("KAFKIT_PROPERTY_BOOTSTRAP_SERVERS", "b:2"),
+        ]);
+        assert_eq!(c.get("bootstrap.servers"), Some("b:2"));
+        // The same the other way round: the environment's order does not
+        // matter.
+        let c = env(&[
+            ("KAFKIT_PROPERTY_BOOTSTRAP_SERVERS", "b:2"),
+            ("KAFKA_BOOTSTRAP_SERVERS", "a:1"),
+        ]);
+        assert_eq!(c.get("bootstrap.servers"), Some("b:2"));
+    }
+
+    #[test]
+    fn from_vars_two_prefixed_variables_must_agree() {
+        let c = env(&[
+            ("KAFKIT_PROPERTY_LINGER_MS", "5"),
+            ("KAFKIT_PROPERTY_linger_ms", "5"),
+        ]);
+        assert_eq!(c.get("linger.ms"), Some("5"));
+        let text = env_error(&[
+            ("KAFKIT_PROPERTY_LINGER_MS", "5"),
+            ("KAFKIT_PROPERTY_linger_ms", "6"),
+        ]);
+        assert!(
+            text.contains("KAFKIT_PROPERTY_LINGER_MS and KAFKIT_PROPERTY_linger_ms"),
+            "{text}"
+        );
+    }
+
+    /// What scripts/kafka.sh exports for its single node: one bootstrap
+    /// address per listener, the CA and the SASL user.
+    const DEV_BROKER: [(&str, &str); 7] = [
+        ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        ("KAFKA_SASL_BOOTSTRAP_SERVERS", "127.0.0.1:9094"),
+        ("KAFKA_SSL_BOOTSTRAP_SERVERS", "127.0.0.1:9095"),
+        ("KAFKA_SSL_CA_LOCATION", "/tmp/certs/ca.pem"),
+        ("KAFKA_SASL_USERNAME", "alice"),
+        ("KAFKA_SASL_PASSWORD", "alice-secret"),
+        ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-256"),
+    ];
+
+    #[test]
+    fn from_vars_plaintext_skips_tls_and_sasl_variables() {
+        // Works in every build, TLS or not.
+        let c = env(&DEV_BROKER);
+        let keys: Vec<&str> = c.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["bootstrap.servers"]);
+        let mut vars = DEV_BROKER.to_vec();
+        vars.push(("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"));
+        let c = env(&vars);
+        let keys: Vec<&str> = c.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["bootstrap.servers", "security.protocol"]);
+    }
+
+    #[test]
+    fn from_vars_sasl_plaintext_takes_sasl_but_not_tls_variables() {
+        // PLAIN is built into every librdkafka.
+        let c = env(&[
+            ("KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"),
+            ("KAFKA_SASL_MECHANISM", "PLAIN"),
+            ("KAFKA_SASL_USERNAME", "alice"),
+            ("KAFKA_SASL_PASSWORD", "alice-secret"),
+            ("KAFKA_SSL_CA_LOCATION", "/tmp/certs/ca.pem"),
+        ]);
+        assert_eq!(c.get("sasl.mechanism"), Some("PLAIN"));
+        assert_eq!(c.get("sasl.username"), Some("alice"));
+        assert_eq!(c.get("sasl.password"), Some("alice-secret"));
+        assert_eq!(c.get("ssl.ca.location"), None);
+    }
+
+    #[test]
+    fn from_vars_prefixed_tls_variable_is_applied_whatever_the_protocol() {
+        // Asked for by name, so it is set (and needs TLS in the build).
+        let result =
+            ClientConfig::from_vars([("KAFKIT_PROPERTY_SSL_CA_LOCATION", "/tmp/certs/ca.pem")]);
+        if cfg!(feature = "ssl") {
+            assert!(result.is_ok(), "{result:?}");
+        } else if !cfg!(feature = "dynamic-linking") {
+            let text = result.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains("`ssl` cargo feature"), "{text}");
+        }
+    }
+
+    #[cfg(feature = "ssl")]
+    #[test]
+    fn from_vars_tls_protocols_take_their_variables() {
+        let mut vars = DEV_BROKER.to_vec();
+        vars.push(("KAFKA_SECURITY_PROTOCOL", "SSL"));
+        let c = env(&vars);
+        assert_eq!(c.get("security.protocol"), Some("SSL"));
+        assert_eq!(c.get("ssl.ca.location"), Some("/tmp/certs/ca.pem"));
+        assert_eq!(c.get("sasl.username"), None);
+
+        let mut vars = DEV_BROKER.to_vec();
+        vars.push(("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"));
+        let c = env(&vars);
+        assert_eq!(c.get("ssl.ca.location"), Some("/tmp/certs/ca.pem"));
+        assert_eq!(c.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
+        assert_eq!(c.get("sasl.username"), Some("alice"));
+
+        // The protocol may also come from the prefixed form.
+        let mut vars = DEV_BROKER.to_vec();
+        vars.push(("KAFKIT_PROPERTY_SECURITY_PROTOCOL", "sasl_plaintext"));
+        let c = env(&vars);
+        assert_eq!(c.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
+        assert_eq!(c.get("ssl.ca.location"), None);
+    }
+
+    // Without the `ssl` feature (and without a system librdkafka, which may
+    // have TLS whatever kafkit's features say), asking for TLS or SCRAM is
+    // an error that names the feature.
+    #[cfg(not(any(feature = "ssl", feature = "dynamic-linking")))]
+    #[test]
+    fn from_vars_without_tls_names_the_ssl_feature() {
+        let mut vars = DEV_BROKER.to_vec();
+        vars.push(("KAFKA_SECURITY_PROTOCOL", "SSL"));
+        let text = env_error(&vars);
+        assert!(text.contains("security.protocol"), "{text}");
+        assert!(text.contains("KAFKA_SECURITY_PROTOCOL"), "{text}");
+        assert!(text.contains("`ssl` cargo feature"), "{text}");
+
+        let mut vars = DEV_BROKER.to_vec();
+        vars.push(("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"));
+        let text = env_error(&vars);
+        assert!(text.contains("SCRAM-SHA-256"), "{text}");
+        assert!(text.contains("KAFKA_SASL_MECHANISM"), "{text}");
+        assert!(text.contains("`ssl` cargo feature"), "{text}");
+
+        let mut c = ClientConfig::new();
+        let text = c
+            .security_protocol(SecurityProtocol::SaslSsl)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(text.contains("`ssl` cargo feature"), "{text}");
+    }
+
+    #[test]
+    fn from_vars_sasl_without_a_mechanism_checks_librdkafkas_default() {
+        // librdkafka's default mechanism is GSSAPI, which needs Cyrus SASL.
+        let result = ClientConfig::from_vars([("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")]);
+        if !cfg!(any(feature = "gssapi", feature = "dynamic-linking")) {
+            let text = result.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains("GSSAPI"), "{text}");
+            assert!(text.contains("KAFKA_SASL_MECHANISM"), "{text}");
+            assert!(text.contains("`gssapi` cargo feature"), "{text}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn from_vars_non_utf8() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || OsString::from_vec(vec![b'a', 0xff]);
+        // Ignored where kafkit does not read the variable ...
+        let c = ClientConfig::from_vars([
+            (OsString::from("OTHER"), bad()),
+            (bad(), OsString::from("1")),
+        ]);
+        assert!(c.is_ok(), "{c:?}");
+        // ... an error where it does.
+        let text = ClientConfig::from_vars([(OsString::from("KAFKA_CLIENT_ID"), bad())])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(text.contains("KAFKA_CLIENT_ID"), "{text}");
+        assert!(text.contains("UTF-8"), "{text}");
+    }
+
+    #[test]
+    fn missing_library_errors_name_the_cargo_feature() {
+        let hint = |reason: &str| with_feature_hint(reason.to_string());
+        let plain = "Invalid value for configuration property \"linger.ms\"";
+        assert_eq!(hint(plain), plain);
+        if !cfg!(feature = "dynamic-linking") {
+            let zstd = hint(
+                "Unsupported value \"zstd\" for configuration property \"compression.codec\": \
+                 libzstd not available at build time",
+            );
+            assert!(zstd.ends_with("`zstd` cargo feature"), "{zstd}");
+            let gzip = hint("Unsupported value \"gzip\" ...: zlib not available at build time");
+            assert!(gzip.ends_with("`libz` cargo feature"), "{gzip}");
+            let gssapi = hint("...: cyrus-sasl/libsasl2 not available at build time");
+            assert!(gssapi.ends_with("`gssapi` cargo feature"), "{gssapi}");
+            let tls = hint(
+                "Configuration property \"ssl.ca.location\" not supported in this build: \
+                 OpenSSL not available at build time",
+            );
+            if cfg!(feature = "ssl") {
+                assert!(tls.contains("ssl-vendored"), "{tls}");
+            } else {
+                assert!(tls.contains("`ssl` cargo feature"), "{tls}");
+            }
+        }
+    }
+
+    #[test]
+    fn producers_default_to_the_java_partitioner() {
+        let defaults = |c: &ClientConfig| c.producer_defaults().collect::<Vec<_>>();
+        assert_eq!(
+            defaults(&ClientConfig::new()),
+            [("partitioner", "murmur2_random")]
+        );
+        // The default is not listed as something set.
+        assert_eq!(ClientConfig::new().get("partitioner"), None);
+        // Whatever way the configuration was made.
+        let c = env(&[("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")]);
+        assert_eq!(defaults(&c), [("partitioner", "murmur2_random")]);
+        let mut c = ClientConfig::new();
+        c.load_properties("bootstrap.servers=127.0.0.1:1\n")
+            .map(|_| ())
+            .unwrap_or_default();
+        assert_eq!(defaults(&c), [("partitioner", "murmur2_random")]);
+        let path = std::env::temp_dir().join(format!(
+            "kafkit-partitioner-{}.properties",
+            std::process::id()
+        ));
+        std::fs::write(&path, "bootstrap.servers=127.0.0.1:1\n").unwrap();
+        let c = ClientConfig::from_properties_file(&path);
+        let _ = std::fs::remove_file(&path);
+        let c = c.unwrap();
+        assert_eq!(c.get("bootstrap.servers"), Some("127.0.0.1:1"));
+        assert_eq!(defaults(&c), [("partitioner", "murmur2_random")]);
+    }
+
+    #[test]
+    fn a_partitioner_set_by_the_user_wins() {
+        let mut c = ClientConfig::new();
+        c.set("partitioner", "consistent_random")
+            .map(|_| ())
+            .unwrap_or_default();
+        assert_eq!(c.producer_defaults().count(), 0);
+        assert_eq!(c.get("partitioner"), Some("consistent_random"));
+        let c = env(&[("KAFKIT_PROPERTY_PARTITIONER", "random")]);
+        assert_eq!(c.producer_defaults().count(), 0);
+        assert_eq!(c.get("partitioner"), Some("random"));
+        let mut c = ClientConfig::new();
+        c.load_properties("partitioner=murmur2\n")
+            .map(|_| ())
+            .unwrap_or_default();
+        assert_eq!(c.producer_defaults().count(), 0);
     }
 
     #[test]
