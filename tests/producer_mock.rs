@@ -751,3 +751,115 @@ fn in_flight_counts_records_from_threads_that_come_and_go() {
         delivered.expect("delivered");
     }
 }
+
+/// Every broker error code the mock cluster can put in a Produce response,
+/// injected once into an idempotent producer's first request: each record
+/// is delivered, or fails with an error whose `is_retriable()` says what
+/// librdkafka did with the code. A retriable delivery error means librdkafka
+/// itself retries that code, so one injected error alone can never make a
+/// record fail with it: a record that failed with the injected code must
+/// not be called retriable (NETWORK_EXCEPTION, for one, fails its whole
+/// batch at once in librdkafka 2.12).
+#[tokio::test]
+async fn delivery_errors_are_retriable_only_where_librdkafka_retries() {
+    let target = Target::mock(1);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    let codes: Vec<ErrorCode> = kafkit::__librdkafka_error_table()
+        .into_iter()
+        .map(|(code, _, _)| ErrorCode::from_raw(code))
+        .filter(|code| code.raw() > 0)
+        .collect();
+    assert!(codes.len() > 80, "only {} broker codes", codes.len());
+    let mut failed_codes = Vec::new();
+    let mut delivered_codes = 0;
+    for code in codes {
+        let topic = target.topic("inject", 1);
+        let mut config = target.config();
+        config
+            .set("enable.idempotence", "true")
+            .and_then(|c| c.set("message.timeout.ms", "10000"))
+            .and_then(|c| c.set("retry.backoff.ms", "10"))
+            .expect("config");
+        let producer = Producer::new(&config).expect("producer");
+        cluster.push_request_errors(kafkit::ApiKey::PRODUCE, &[code]);
+        let mut futures = Vec::new();
+        for i in 0..5 {
+            futures.push(
+                producer
+                    .send(Record::to(topic.as_str()).value(format!("{i}")))
+                    .await
+                    .expect("enqueue"),
+            );
+        }
+        let mut any_failed = false;
+        for fut in futures {
+            let result = tokio::time::timeout(Duration::from_secs(30), fut)
+                .await
+                .unwrap_or_else(|_| panic!("{code:?}: no delivery report in 30 s"));
+            if let Err(e) = result {
+                any_failed = true;
+                if e.error.code() == Some(code) {
+                    assert!(
+                        !e.error.is_retriable(),
+                        "{code:?}: a record failed with it after a single injected error, \
+                         yet the error is called retriable"
+                    );
+                }
+            }
+        }
+        if any_failed {
+            failed_codes.push(code);
+        } else {
+            delivered_codes += 1;
+        }
+        // Do not leave the injected error for the next producer.
+        drop(producer);
+    }
+    eprintln!("delivered after one error: {delivered_codes} codes; failed: {failed_codes:?}");
+    assert!(
+        failed_codes.contains(&ErrorCode::NetworkException),
+        "NETWORK_EXCEPTION no longer fails its batch: recheck the classification"
+    );
+    assert!(delivered_codes > 0);
+}
+
+#[tokio::test]
+async fn a_header_name_with_a_nul_byte_is_refused_with_the_record_back() {
+    let target = Target::mock(1);
+    let topic = target.topic("nul-header", 1);
+    let producer = Producer::new(&target.config()).expect("producer");
+    let record = Record::to(topic.as_str()).value("v").header("a\0b", "x");
+    let err = producer
+        .send(record.clone())
+        .await
+        .expect_err("a NUL in a header name");
+    assert_eq!(err.error.code(), Some(ErrorCode::InvalidArg));
+    assert!(err.error.to_string().contains("NUL"), "{}", err.error);
+    assert_eq!(err.record, record);
+    // Nothing was sent.
+    assert_eq!(producer.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn a_timestamp_of_zero_means_the_time_of_sending() {
+    let target = Target::mock(1);
+    let topic = target.topic("zero-timestamp", 1);
+    let producer = Producer::new(&target.config()).expect("producer");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    producer
+        .send(Record::to(topic.as_str()).value("v").timestamp(0))
+        .await
+        .expect("enqueue")
+        .await
+        .expect("delivered");
+    // The record as written (the mock's Produce response carries a made-up
+    // append time, so read the record itself).
+    let written = read_back(&target, &topic, 1, 1, Duration::from_secs(10));
+    let millis = written[0].timestamp().millis().expect("a timestamp");
+    assert!(millis >= before, "timestamp {millis} is before the send at {before}");
+}

@@ -8,11 +8,18 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{read_back, Target};
 use kafkit::{Producer, Record};
+
+/// The tests count the process's live clients: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Waits until the live-client count is back to `baseline`.
 fn clients_back_to(baseline: usize, within: Duration) {
@@ -29,6 +36,7 @@ fn clients_back_to(baseline: usize, within: Duration) {
 
 #[test]
 fn dropping_the_last_handle_inside_a_callback_returns_at_once() {
+    let _serial = serial();
     let target = Target::mock(1);
     let topic = target.topic("drop-in-callback", 1);
     let baseline = kafkit::__live_clients();
@@ -66,6 +74,7 @@ fn dropping_the_last_handle_inside_a_callback_returns_at_once() {
 
 #[test]
 fn flush_inside_a_callback_fails_at_once_and_says_why() {
+    let _serial = serial();
     let target = Target::mock(1);
     let topic = target.topic("flush-in-callback", 1);
     let producer = Producer::new(&target.config()).expect("producer");
@@ -90,6 +99,7 @@ fn flush_inside_a_callback_fails_at_once_and_says_why() {
 
 #[test]
 fn drop_while_other_threads_poll_their_futures_completes_each_record_once() {
+    let _serial = serial();
     let target = Target::mock(1);
     let topic = target.topic("drop-racing-futures", 1);
     let baseline = kafkit::__live_clients();

@@ -496,24 +496,12 @@ impl Slots {
             self.failures().insert(idx, failure);
         }
         slot.err.store(report.err, Ordering::Relaxed);
-        // Publish, whatever the future did meanwhile.
-        let ready = state::ready(report.ts_type);
-        let mut filling = slot.state.load(Ordering::Acquire);
-        loop {
-            let next = match state::of(filling) {
-                state::FILLING | state::FILLING_TASK => ready,
-                _ => state::FREE,
-            };
-            match slot.state.compare_exchange_weak(
-                filling,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break,
-                Err(actual) => filling = actual,
-            }
-        }
+        // Publish, whatever the future did meanwhile: a slot whose future
+        // went away is READY for an instant with nobody to take it (a second
+        // completer backs off from READY too), then freed below.
+        let filling = slot
+            .state
+            .swap(state::ready(report.ts_type), Ordering::AcqRel);
         match state::of(filling) {
             state::FILLING_TASK => {
                 self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -522,11 +510,10 @@ impl Slots {
                 }
             }
             state::FILLING_DETACHED => {
-                // The state is FREE already: finish freeing it.
                 if report.err != 0 {
                     drop(self.failures().remove(&idx));
                 }
-                self.push_free(idx, slot);
+                self.free_slot(idx, slot);
             }
             _ => {}
         }
@@ -685,6 +672,13 @@ impl Slots {
     fn free_slot(&self, idx: u32, slot: &Slot) {
         let side = std::mem::take(&mut *slot.side());
         drop(side);
+        self.release(idx, slot);
+    }
+
+    /// Frees a slot whose side data is known to be empty (a future that
+    /// never left a waker), without touching its mutex.
+    #[inline]
+    fn release(&self, idx: u32, slot: &Slot) {
         slot.state.store(state::FREE, Ordering::Relaxed);
         self.push_free(idx, slot);
     }
@@ -840,8 +834,9 @@ impl Future for DeliveryFuture {
         let Some(topic) = this.topic else {
             panic!("DeliveryFuture polled after completion");
         };
-        // The common case, inline: delivered before anyone waited.
-        if let Some(slot) = this.slots.get(this.idx) {
+        // The common case, inline: delivered before anyone waited (so the
+        // slot holds no waker of this future's).
+        if let Some(slot) = this.slots.get(this.idx).filter(|_| !this.registered) {
             let word = slot.state.load(Ordering::Acquire);
             if state::of(word) == state::READY && slot.err.load(Ordering::Relaxed) == 0 {
                 let meta = RecordMetadata {
@@ -854,7 +849,7 @@ impl Future for DeliveryFuture {
                     ),
                 };
                 this.topic = None;
-                this.slots.free_slot(this.idx, slot);
+                this.slots.release(this.idx, slot);
                 return Poll::Ready(Ok(meta));
             }
         }

@@ -309,6 +309,11 @@ impl Record {
 
     /// Sets the record's timestamp, in milliseconds since the Unix epoch
     /// (default: the time of sending).
+    ///
+    /// `0` is not the epoch here: librdkafka reads a timestamp of 0 as "not
+    /// set" and stamps the record with the time of sending instead, as it
+    /// does without this call. A record that must carry the epoch itself
+    /// cannot be written through librdkafka.
     pub fn timestamp(mut self, millis: i64) -> Self {
         self.timestamp = Some(millis);
         self
