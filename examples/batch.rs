@@ -44,6 +44,8 @@ fn parse_arg(args: &[String], i: usize, name: &str, default: u64) -> Result<u64,
 /// the last one produced there.
 async fn produce(config: &ClientConfig, topic: &str) -> Result<BTreeMap<i32, i64>, Box<dyn Error>> {
     let producer = Producer::new(config)?;
+    // A wrong address fails here within 10 s, with the broker's error.
+    producer.wait_connected(Duration::from_secs(10))?;
     let mut deliveries = Vec::with_capacity(RECORDS);
     for i in 0..RECORDS {
         let record = Record::to(topic)
@@ -138,6 +140,7 @@ fn consumer(config: &ClientConfig, topic: &str, way: &str) -> Result<Consumer, B
         .group_id(&format!("kafkit-example-batch-{way}-{millis}"))?
         .auto_offset_reset(OffsetReset::Earliest)?;
     let consumer = Consumer::new(&config)?;
+    consumer.wait_connected(Duration::from_secs(10))?;
     consumer.subscribe(&[topic])?;
     Ok(consumer)
 }

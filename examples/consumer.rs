@@ -70,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
 /// Produces a few keyed records to `topic`, for the mock cluster demo.
 async fn produce_demo(config: &ClientConfig, topic: &str) -> Result<(), Box<dyn Error>> {
     let producer = Producer::new(config)?;
+    producer.wait_connected(Duration::from_secs(10))?;
     let orders = [
         ("alice", "2 croissants"),
         ("bob", "1 baguette"),
@@ -171,6 +172,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
             last_assigned: last_assigned.clone(),
         })
         .build()?;
+    // A wrong address fails here within 10 s, with the broker's error.
+    consumer.wait_connected(Duration::from_secs(10))?;
     consumer.subscribe(&[&args.topic])?;
     match args.idle {
         Some(idle) => println!(

@@ -69,6 +69,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     };
 
     let producer = Producer::new(&config)?;
+    // A wrong address fails here within 10 s, with the broker's error.
+    producer.wait_connected(Duration::from_secs(10))?;
     let payload = vec![b'x'; size];
     let mut in_flight = VecDeque::with_capacity(IN_FLIGHT);
     let mut delivered = 0usize;

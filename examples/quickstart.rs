@@ -62,6 +62,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
 
     let producer = Producer::new(&config)?;
+    // A wrong address fails here within 10 s, with the broker's error,
+    // rather than as a delivery that times out minutes later. The call blocks
+    // this thread: fine here, before any other work runs.
+    producer.wait_connected(Duration::from_secs(10))?;
     for (name, profession) in users {
         let user = User {
             name: name.to_string(),
@@ -81,6 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .group_id(&format!("{topic}-readers"))?
         .auto_offset_reset(OffsetReset::Earliest)?;
     let consumer = Consumer::new(&consumer_config)?;
+    consumer.wait_connected(Duration::from_secs(10))?;
     consumer.subscribe(&[&topic])?;
     // The iteration ends if nothing comes for 10 s.
     let mut read = 0;

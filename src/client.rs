@@ -3,13 +3,14 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::config::ClientConfig;
 use crate::native::{
-    event_type, ClientKind, NativeClient, NativeEvent, NativeQueue, RebalanceHook,
+    event_type, ClientKind, NativeClient, NativeEvent, NativeQueue, RawError, RebalanceHook,
 };
 use crate::statistics::Statistics;
-use crate::Error;
+use crate::{Error, ErrorCode};
 
 /// Callback for errors reported by the client in the background (broker
 /// connections lost, authentication failures, fatal errors).
@@ -31,6 +32,10 @@ pub(crate) struct ClientCore {
     pub(crate) native: NativeClient,
     handlers: Handlers,
     latest_stats: Mutex<Option<Arc<Statistics>>>,
+    /// The last error event about reaching a broker, for `wait_connected`.
+    connection_error: Mutex<Option<RawError>>,
+    /// `bootstrap.servers` as configured, to name it in errors.
+    bootstrap: Option<String>,
     pub(crate) name: String,
 }
 
@@ -83,11 +88,17 @@ impl ClientCore {
             .map_err(|e| Error::kafka("forward logs", e))?;
         let main_queue = native.main_queue();
         let name = native.name();
+        let bootstrap = config
+            .get("bootstrap.servers")
+            .or_else(|| config.get("metadata.broker.list"))
+            .map(str::to_owned);
         Ok(ClientCore {
             main_queue,
             native,
             handlers,
             latest_stats: Mutex::new(None),
+            connection_error: Mutex::new(None),
+            bootstrap,
             name,
         })
     }
@@ -95,6 +106,126 @@ impl ClientCore {
     /// The most recent statistics report, if statistics are enabled.
     pub(crate) fn statistics(&self) -> Option<Arc<Statistics>> {
         self.latest_stats.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Waits until the client has reached a broker, for at most `timeout`,
+    /// blocking the calling thread. On timeout the error carries the last
+    /// connection error reported by librdkafka (the broker address and the
+    /// reason), or says that none was reported.
+    pub(crate) fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
+        let started = Instant::now();
+        // Metadata from an earlier connection says nothing about now: ask.
+        if self.native.controller_id(Duration::ZERO).is_some() {
+            return self.ask_broker(timeout, timeout);
+        }
+        // Wait for the metadata librdkafka requests when its first connection
+        // comes up; arriving during this call, it proves a broker answered.
+        // Waiting inside rd_kafka_metadata instead makes librdkafka schedule
+        // a connection attempt every `reconnect.backoff.ms` / 2 while no
+        // broker is up, each one reported as an "all brokers are down" error
+        // event (about 20 a second with the defaults).
+        if let Some(controller) = self.native.controller_id(timeout) {
+            tracing::debug!(client = %self.name, controller, "connected");
+            return Ok(());
+        }
+        let elapsed = started.elapsed();
+        if elapsed < timeout {
+            // No controller id before the deadline: the metadata came without
+            // one (an old broker, or `api.version.request=false`), maybe
+            // before this call. Ask a broker with the time left.
+            return self.ask_broker(timeout - elapsed, timeout);
+        }
+        Err(self.not_connected(timeout, RawError::from_code(ErrorCode::TimedOut.raw())))
+    }
+
+    /// Sends one metadata request and waits up to `limit` for the answer;
+    /// `timeout` is the caller's, for the error message.
+    fn ask_broker(&self, limit: Duration, timeout: Duration) -> Result<(), Error> {
+        match self.native.request_metadata(limit) {
+            Ok(answer) => {
+                tracing::debug!(
+                    client = %self.name,
+                    broker = %answer.broker_name,
+                    broker_id = answer.broker_id,
+                    brokers = answer.brokers,
+                    "connected"
+                );
+                Ok(())
+            }
+            Err(raw) => Err(self.not_connected(timeout, raw)),
+        }
+    }
+
+    /// The error for a failed `wait_connected`.
+    fn not_connected(&self, timeout: Duration, failure: RawError) -> Error {
+        let code = ErrorCode::from_raw(failure.code);
+        if !matches!(code, ErrorCode::Transport | ErrorCode::TimedOut) {
+            // A broker was reached but the request failed, or the client is
+            // being destroyed: that is the error to report.
+            return Error::kafka(
+                "connect",
+                RawError {
+                    message: format!("metadata request failed: {}", failure.message),
+                    ..failure
+                },
+            );
+        }
+        let last = self
+            .connection_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let servers = match &self.bootstrap {
+            Some(servers) => format!("bootstrap.servers is {servers:?}"),
+            None => "bootstrap.servers is not set".to_owned(),
+        };
+        let raw = match last {
+            // This one names no broker: say which were tried.
+            Some(last) if ErrorCode::from_raw(last.code) == ErrorCode::AllBrokersDown => RawError {
+                message: format!(
+                    "no broker answered within {timeout:?} ({servers}): {}",
+                    last.message
+                ),
+                fatal: false,
+                ..last
+            },
+            Some(last) => RawError {
+                message: format!("no broker answered within {timeout:?}: {}", last.message),
+                fatal: false,
+                ..last
+            },
+            None if self.bootstrap.is_none() => RawError {
+                message: format!("no broker answered within {timeout:?}: {servers}"),
+                ..RawError::from_code(failure.code)
+            },
+            None => RawError {
+                message: format!(
+                    "no broker answered within {timeout:?} ({servers}) and no connection \
+                     error was reported yet: a first connection attempt may still be in \
+                     progress"
+                ),
+                ..RawError::from_code(failure.code)
+            },
+        };
+        Error::kafka("connect", raw)
+    }
+
+    /// Remembers an error event about reaching a broker. "All brokers are
+    /// down" says less than the error that named a broker and its address,
+    /// so it does not replace one.
+    fn note_connection_error(&self, raw: &RawError) {
+        let mut slot = self
+            .connection_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match ErrorCode::from_raw(raw.code) {
+            ErrorCode::Transport
+            | ErrorCode::Resolve
+            | ErrorCode::Ssl
+            | ErrorCode::Authentication => *slot = Some(raw.clone()),
+            ErrorCode::AllBrokersDown if slot.is_none() => *slot = Some(raw.clone()),
+            _ => {}
+        }
     }
 
     /// Serves a log, error or statistics event.
@@ -107,16 +238,15 @@ impl ClientCore {
             }
             event_type::ERROR => {
                 let (code, message, fatal) = event.error();
-                let error = Error::kafka(
-                    "client",
-                    crate::native::RawError {
-                        code,
-                        message,
-                        fatal,
-                        retriable: false,
-                        txn_requires_abort: false,
-                    },
-                );
+                let raw = RawError {
+                    code,
+                    message,
+                    fatal,
+                    retriable: false,
+                    txn_requires_abort: false,
+                };
+                self.note_connection_error(&raw);
+                let error = Error::kafka("client", raw);
                 match &self.handlers.on_error {
                     Some(handler) => guarded("error callback", || handler(&error)),
                     None if fatal => tracing::error!(client = %self.name, "{error}"),

@@ -838,6 +838,43 @@ impl Consumer {
         self.inner.shared.core.statistics()
     }
 
+    /// Waits until a broker answers, for at most `timeout` (kafka-python's
+    /// `bootstrap_connected`). Call it right after creating the consumer: a
+    /// wrong address then fails in seconds with the reason, instead of reads
+    /// that return nothing while the connection errors go only to the logs
+    /// or [`on_error`](ConsumerBuilder::on_error).
+    ///
+    /// A new consumer gets cluster metadata from the first broker it
+    /// connects to; the wait returns when that arrives and sends nothing
+    /// itself. Called again later, it asks a broker with one metadata
+    /// request, so the answer says whether a broker answers now. It does not
+    /// join the group.
+    ///
+    /// On timeout the error carries the last connection error librdkafka
+    /// reported, which names the broker's address and the reason, such as
+    /// "Connection refused", with its code
+    /// ([`Transport`](crate::ErrorCode::Transport),
+    /// [`Resolve`](crate::ErrorCode::Resolve), ...).
+    ///
+    /// This blocks the calling thread for up to `timeout`. In async code,
+    /// call it before the work starts or through your runtime's
+    /// `spawn_blocking`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), kafkit::Error> {
+    /// use std::time::Duration;
+    ///
+    /// let cluster = kafkit::MockCluster::new(1)?;
+    /// let mut config = cluster.client_config()?;
+    /// config.group_id("readers")?;
+    /// let consumer = kafkit::Consumer::new(&config)?;
+    /// consumer.wait_connected(Duration::from_secs(10))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
+        self.inner.shared.core.wait_connected(timeout)
+    }
+
     /// Leaves the group, committing final offsets when auto commit is on
     /// (the rebalance listener is told the partitions are revoked), within
     /// `kafkit.close.timeout.ms`. Reads fail afterwards, and iterators and

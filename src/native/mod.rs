@@ -12,6 +12,7 @@ mod conf;
 mod consumer;
 mod event;
 mod message;
+mod metadata;
 mod mock;
 mod sys;
 mod tpl;

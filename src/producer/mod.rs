@@ -884,6 +884,40 @@ impl Producer {
             .fatal_error()
             .map(|raw| Error::kafka("producer", raw))
     }
+
+    /// Waits until a broker answers, for at most `timeout` (kafka-python's
+    /// `bootstrap_connected`). Call it right after creating the producer:
+    /// a wrong address then fails in seconds with the reason, instead of
+    /// the first delivery failing after `message.timeout.ms` (5 minutes by
+    /// default) while the connection errors go only to the logs or
+    /// [`on_error`](ProducerBuilder::on_error).
+    ///
+    /// A new producer gets cluster metadata from the first broker it
+    /// connects to; the wait returns when that arrives and sends nothing
+    /// itself. Called again later, it asks a broker with one metadata
+    /// request, so the answer says whether a broker answers now.
+    ///
+    /// On timeout the error carries the last connection error librdkafka
+    /// reported, which names the broker's address and the reason, such as
+    /// "Connection refused", with its code ([`ErrorCode::Transport`],
+    /// [`ErrorCode::Resolve`], ...).
+    ///
+    /// This blocks the calling thread for up to `timeout`. In async code,
+    /// call it before the work starts or through your runtime's
+    /// `spawn_blocking`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), kafkit::Error> {
+    /// use std::time::Duration;
+    ///
+    /// let cluster = kafkit::MockCluster::new(1)?;
+    /// let producer = kafkit::Producer::new(&cluster.client_config()?)?;
+    /// producer.wait_connected(Duration::from_secs(10))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
+        self.shared().core.wait_connected(timeout)
+    }
 }
 
 impl Drop for Handle {
