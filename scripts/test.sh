@@ -71,6 +71,12 @@ step "build tests" cargo test "${features[@]}" --no-run
 step "mock tier (cargo test)" env -u KAFKA_BOOTSTRAP_SERVERS -u KAFKA_SASL_BOOTSTRAP_SERVERS -u KAFKA_CLUSTER_BOOTSTRAP_SERVERS \
   -u KAFKA_SSL_BOOTSTRAP_SERVERS cargo test "${features[@]}"
 
+# The delivery slots' state machine, model-checked by loom (every
+# interleaving of each test's threads). Its own target folder: the cfg
+# changes every crate's build.
+step "loom model (slot states)" env CARGO_TARGET_DIR="$root/target/loom" RUSTFLAGS="--cfg kafkit_loom" \
+  cargo test --release --lib loom
+
 if [ -n "${KAFKIT_SKIP_BROKER:-}" ]; then
   echo "KAFKIT_SKIP_BROKER is set: the real-broker tier was NOT run"
   exit 0

@@ -861,5 +861,8 @@ async fn a_timestamp_of_zero_means_the_time_of_sending() {
     // append time, so read the record itself).
     let written = read_back(&target, &topic, 1, 1, Duration::from_secs(10));
     let millis = written[0].timestamp().millis().expect("a timestamp");
-    assert!(millis >= before, "timestamp {millis} is before the send at {before}");
+    assert!(
+        millis >= before,
+        "timestamp {millis} is before the send at {before}"
+    );
 }

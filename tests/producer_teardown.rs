@@ -64,7 +64,10 @@ fn dropping_the_last_handle_inside_a_callback_returns_at_once() {
         .recv_timeout(Duration::from_secs(10))
         .expect("the callback returned");
     assert!(delivered, "the callback's record failed");
-    assert!(took < Duration::from_secs(1), "drop in a callback took {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "drop in a callback took {took:?}"
+    );
     for (i, mut future) in futures.into_iter().enumerate() {
         let result = future.wait(Duration::from_secs(10)).expect("resolved");
         assert!(result.is_ok(), "record {i} failed: {result:?}");

@@ -177,11 +177,6 @@ pub(crate) struct DeliveryBatch<'a> {
 }
 
 impl<'a> DeliveryBatch<'a> {
-    /// Number of reports.
-    pub(crate) fn len(&self) -> usize {
-        self.msgs.len()
-    }
-
     /// The reports, in the event's order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = DeliveryView<'a>> + '_ {
         self.msgs.iter().filter_map(|&msg| {

@@ -1088,9 +1088,7 @@ mod tests {
                         let completer = {
                             let slots = slots.clone();
                             std::thread::spawn(move || {
-                                slots.claim(idx as usize, &delivered(offset), || {
-                                    Failure::bare(-1)
-                                });
+                                slots.claim(idx as usize, &delivered(offset), || Failure::bare(-1));
                             })
                         };
                         let meta = future

@@ -257,7 +257,10 @@ impl Shared {
                         self.call(target, finish(topic, choices, &report, || failure_of(&dr)));
                     }
                     Claimed::No => {
-                        tracing::error!(slot = dr.opaque(), "delivery report for no record in flight")
+                        tracing::error!(
+                            slot = dr.opaque(),
+                            "delivery report for no record in flight"
+                        )
                     }
                 }
             }
