@@ -51,13 +51,17 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
     let topic = Topic::new(run.topic);
     let template = Payload::from_static(run.template);
     let mut window = VecDeque::with_capacity(run.window + 1);
+    let mut max_in_flight = 0;
 
     let meter = Meter::start();
     let tally = rt.block_on(async {
         let mut tally = Tally::default();
         // Without a broker, deliveries fail only after `message.timeout.ms`;
         // the loop relies on that, and the drain has its own limit.
-        for _ in 0..run.messages {
+        for i in 0..run.messages {
+            if i % 1024 == 0 {
+                max_in_flight = max_in_flight.max(producer.in_flight());
+            }
             let record = Record::to(topic).value(template.clone());
             match producer.send(record).await {
                 Ok(delivery) => window.push_back(delivery),
@@ -88,7 +92,11 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
     Ok(Outcome {
         measured,
         tally,
-        note: format!("window {} futures", run.window),
+        note: format!(
+            "window {} futures; at most {max_in_flight} records ({:.0} MiB of payload) in flight in librdkafka, sampled",
+            run.window,
+            (max_in_flight * run.template.len()) as f64 / (1024.0 * 1024.0)
+        ),
     })
 }
 

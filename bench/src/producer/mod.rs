@@ -194,6 +194,11 @@ struct Options {
     variants: Vec<Variant>,
     check_ratio: Option<f64>,
     window: usize,
+    /// Extra librdkafka properties (`--set`), applied after [`SETTINGS`].
+    extra: Vec<(String, String)>,
+    /// Whether `--partitions` was given (with `--bootstrap`, the topics are
+    /// then created with that many partitions).
+    partitions_given: bool,
 }
 
 const USAGE: &str = "\
@@ -201,13 +206,16 @@ usage: kafkit-bench producer [options]
 
   --messages N        messages per run (default 5000000)
   --size S            payload bytes per message (default 100)
-  --partitions P      partitions of each topic (default 3; embedded cluster only)
+  --partitions P      partitions of each topic (default 3; with --bootstrap the
+                      topics are created with scripts/kafka.sh topics when given)
   --rounds R          rounds; best and median are reported (default 3)
   --bootstrap H:P     use this broker instead of an embedded mock cluster
                       (topics are then auto-created by the broker)
   --variants LIST     comma-separated, from raw,kafkit-send,kafkit-callback,kafkit-handler
                       (default all)
   --window W          records in flight in the kafkit variants (default 50000)
+  --set K=V           a librdkafka property for every variant, after the defaults
+                      (repeatable), e.g. --set queue.buffering.max.kbytes=8000000
   --check-ratio X     exit 1 if kafkit-send's best msg/s divided by raw's best
                       is below X (needs both variants)";
 
@@ -221,6 +229,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         variants: Variant::ALL.to_vec(),
         check_ratio: None,
         window: WINDOW,
+        extra: Vec::new(),
+        partitions_given: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -240,7 +250,17 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         match flag {
             "--messages" => o.messages = parse_number(flag, &value()?)?,
             "--size" => o.size = parse_number(flag, &value()?)?,
-            "--partitions" => o.partitions = parse_number(flag, &value()?)?,
+            "--partitions" => {
+                o.partitions = parse_number(flag, &value()?)?;
+                o.partitions_given = true;
+            }
+            "--set" => {
+                let pair = value()?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set needs KEY=VALUE, got {pair:?}"))?;
+                o.extra.push((k.to_string(), v.to_string()));
+            }
             "--rounds" => o.rounds = parse_number(flag, &value()?)?,
             "--bootstrap" => o.bootstrap = Some(value()?),
             "--check-ratio" => o.check_ratio = Some(parse_number(flag, &value()?)?),
@@ -299,6 +319,8 @@ struct Summary {
     cpu_us_per_msg: Vec<f64>,
     allocs_per_msg: Vec<f64>,
     bytes_per_msg: Vec<f64>,
+    /// Peak resident memory of the process during each round, MiB.
+    rss_mib: Vec<f64>,
     failures: Vec<String>,
 }
 
@@ -349,6 +371,13 @@ pub fn main(args: &[String]) -> i32 {
         },
     };
     let (bootstrap, broker_desc) = match (&o.bootstrap, &cluster) {
+        (Some(b), _) if o.partitions_given => (
+            b.clone(),
+            format!(
+                "{b} (topics created with {} partitions, replication factor 1)",
+                o.partitions
+            ),
+        ),
         (Some(b), _) => (
             b.clone(),
             format!("{b} (topics auto-created by the broker with its default partition count)"),
@@ -365,8 +394,10 @@ pub fn main(args: &[String]) -> i32 {
     };
     let mut settings = vec![("bootstrap.servers".to_string(), bootstrap)];
     settings.extend(SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let settings_desc = SETTINGS
+    settings.extend(o.extra.iter().cloned());
+    let settings_desc = settings
         .iter()
+        .skip(1)
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ");
@@ -412,6 +443,7 @@ pub fn main(args: &[String]) -> i32 {
             cpu_us_per_msg: Vec::new(),
             allocs_per_msg: Vec::new(),
             bytes_per_msg: Vec::new(),
+            rss_mib: Vec::new(),
             failures: Vec::new(),
         })
         .collect();
@@ -426,10 +458,16 @@ pub fn main(args: &[String]) -> i32 {
             let variant = summary.variant;
             let topic = format!("kafkit-bench-{run_id}-{}-r{round}", variant.name());
             let result = (|| {
-                if let Some(c) = &cluster {
-                    c.create_topic(&topic, o.partitions, 1)
-                        .map_err(|e| format!("cannot create topic {topic}: {e}"))?;
+                match (&cluster, &o.bootstrap) {
+                    (Some(c), _) => c
+                        .create_topic(&topic, o.partitions, 1)
+                        .map_err(|e| format!("cannot create topic {topic}: {e}"))?,
+                    (None, Some(b)) if o.partitions_given => {
+                        create_topic_on_broker(b, &topic, o.partitions)?
+                    }
+                    _ => {}
                 }
+                reset_peak_rss();
                 let run = Run {
                     settings: &settings,
                     topic: &topic,
@@ -454,13 +492,18 @@ pub fn main(args: &[String]) -> i32 {
                     let cpu_us = m.cpu.as_secs_f64() * 1e6 / n;
                     let busy = 100.0 * m.sender.as_secs_f64() / secs.max(f64::MIN_POSITIVE);
                     let sender_ns = m.sender.as_secs_f64() * 1e9 / n;
+                    let rss = peak_rss_mib();
                     println!(
                         "{label} {secs:>7.3} s {rate:>11.0} msg/s {:>8.1} MB/s  cpu {cpu_us:.2} us/msg  \
-                         sender busy {busy:.0}% ({sender_ns:.0} ns/msg)  allocs/msg {:.2}  ({})",
+                         sender busy {busy:.0}% ({sender_ns:.0} ns/msg)  allocs/msg {:.2}  peak RSS {} MiB  ({})",
                         mb_per_s(rate, o.size),
                         m.allocs.calls as f64 / n,
+                        rss.map_or("?".to_string(), |r| format!("{r:.0}")),
                         out.note
                     );
+                    if let Some(r) = rss {
+                        summary.rss_mib.push(r);
+                    }
                     let t = &out.tally;
                     if t.delivered == o.messages as u64 && t.failed == 0 {
                         summary.rates.push(rate);
@@ -617,6 +660,16 @@ pub fn main(args: &[String]) -> i32 {
         }
     }
     for s in &summaries {
+        if !s.rss_mib.is_empty() {
+            let max = s.rss_mib.iter().copied().fold(0.0, f64::max);
+            let _ = writeln!(
+                out,
+                "peak RSS, {}: {max:.0} MiB (highest round; the resident set's high-water mark, reset before each round)",
+                s.variant.name()
+            );
+        }
+    }
+    for s in &summaries {
         if !s.allocs_per_msg.is_empty() {
             let _ = writeln!(
                 out,
@@ -697,4 +750,50 @@ pub fn main(args: &[String]) -> i32 {
     println!("{out}");
     drop(cluster);
     code
+}
+
+/// Resets the process's peak resident set size (Linux: writing 5 to
+/// `/proc/self/clear_refs`), so that each round reports its own peak.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident set size since the last reset, in MiB
+/// (`VmHWM` in `/proc/self/status`).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Creates `topic` with `partitions` partitions on a real broker, with
+/// Kafka's own topic tool (scripts/kafka.sh).
+fn create_topic_on_broker(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka.sh");
+    let out = std::process::Command::new(script)
+        .args([
+            "topics",
+            "--bootstrap-server",
+            bootstrap,
+            "--create",
+            "--topic",
+            topic,
+        ])
+        .args([
+            "--partitions",
+            &partitions.to_string(),
+            "--replication-factor",
+            "1",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run {script}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot create topic {topic}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
