@@ -795,9 +795,9 @@ async fn delivery_errors_are_retriable_only_where_librdkafka_retries() {
         }
         let mut any_failed = false;
         for fut in futures {
-            let result = tokio::time::timeout(Duration::from_secs(30), fut)
-                .await
-                .unwrap_or_else(|_| panic!("{code:?}: no delivery report in 30 s"));
+            let Ok(result) = tokio::time::timeout(Duration::from_secs(30), fut).await else {
+                panic!("{code:?}: no delivery report in 30 s");
+            };
             if let Err(e) = result {
                 any_failed = true;
                 if e.error.code() == Some(code) {

@@ -126,7 +126,11 @@ fn drop_while_other_threads_poll_their_futures_completes_each_record_once() {
         pollers.push(std::thread::spawn(move || {
             share
                 .into_iter()
-                .map(|mut f| f.wait(Duration::from_secs(30)).expect("resolved"))
+                .map(|mut f| match f.wait(Duration::from_secs(30)) {
+                    Some(Ok(meta)) => Ok(meta.offset),
+                    Some(Err(e)) => Err(e.error.to_string()),
+                    None => Err("not resolved in 30 s".to_string()),
+                })
                 .collect::<Vec<_>>()
         }));
     }
@@ -134,8 +138,8 @@ fn drop_while_other_threads_poll_their_futures_completes_each_record_once() {
     let mut offsets = HashSet::new();
     for poller in pollers {
         for result in poller.join().expect("poller") {
-            let meta = result.expect("a delivered record resolved as a failure");
-            assert!(offsets.insert(meta.offset), "offset {} twice", meta.offset);
+            let offset = result.expect("a delivered record resolved as a failure");
+            assert!(offsets.insert(offset), "offset {offset} twice");
         }
     }
     assert_eq!(offsets.len(), n);
