@@ -479,7 +479,8 @@ impl Slots {
             } else {
                 Some(Target::Handler(slot.offset.load(Ordering::Relaxed) as u64))
             };
-            self.free_slot(idx, slot);
+            // The side data was taken above, or never set.
+            self.release(idx, slot);
             return match target {
                 Some(target) => Claimed::Handler(target, choices),
                 None => Claimed::No,
