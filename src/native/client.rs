@@ -1,15 +1,16 @@
 //! `rd_kafka_t` (a client instance), `rd_kafka_topic_t` and producer headers.
 
 use std::ffi::CString;
-use std::mem::MaybeUninit;
-use std::ptr::NonNull;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::consumer::RebalanceHook;
+use super::ptr::NativePtr;
 use super::{cstr_lossy, sys, timeout_ms, NativeConf, NativeQueue, RawError};
 
 /// Which kind of client to create.
@@ -24,11 +25,8 @@ pub(crate) static LIVE_CLIENTS: AtomicUsize = AtomicUsize::new(0);
 
 /// An owned `rd_kafka_t`.
 pub(crate) struct NativeClient {
-    ptr: NonNull<rd::rd_kafka_t>,
-    kind: ClientKind,
-    /// The rebalance callback's target, which the conf's opaque points at.
-    /// Freed only after the handle is destroyed (see Drop).
-    rebalance: Option<Box<RebalanceHook>>,
+    /// The handle and what goes with it; taken once, by Drop.
+    teardown: ManuallyDrop<Teardown>,
     /// Destroy on a background thread (see `destroy_in_background`).
     detach: AtomicBool,
 }
@@ -76,13 +74,12 @@ impl NativeClient {
         // SAFETY: raw_conf is a valid owned conf; rd_kafka_new takes ownership
         // on success; errstr is valid for its length.
         let ptr = unsafe { rd::rd_kafka_new(ty, raw_conf, errstr.as_mut_ptr(), errstr.len()) };
-        match NonNull::new(ptr) {
-            Some(ptr) => {
+        // SAFETY: a non-NULL result is a new client that we own.
+        match unsafe { NativePtr::from_raw(ptr, ()) } {
+            Some(rk) => {
                 LIVE_CLIENTS.fetch_add(1, Ordering::Relaxed);
                 Ok(NativeClient {
-                    ptr,
-                    kind,
-                    rebalance,
+                    teardown: ManuallyDrop::new(Teardown { rk, rebalance }),
                     detach: AtomicBool::new(false),
                 })
             }
@@ -99,7 +96,7 @@ impl NativeClient {
     }
 
     pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_t {
-        self.ptr.as_ptr()
+        self.teardown.rk.as_ptr()
     }
 
     /// Makes the final drop hand the handle to a new thread to destroy, so
@@ -112,26 +109,26 @@ impl NativeClient {
 
     /// The rebalance hook the client was created with.
     pub(super) fn rebalance_hook(&self) -> Option<&RebalanceHook> {
-        self.rebalance.as_deref()
+        self.teardown.rebalance.as_deref()
     }
 
     /// The client's instance name ("rdkafka#producer-1").
     pub(crate) fn name(&self) -> String {
         // SAFETY: the handle is valid; the name is owned by it and copied.
-        unsafe { cstr_lossy(rd::rd_kafka_name(self.ptr.as_ptr())) }
+        unsafe { cstr_lossy(rd::rd_kafka_name(self.as_ptr())) }
     }
 
     /// The main queue (logs, errors, statistics, delivery reports).
     pub(crate) fn main_queue(&self) -> NativeQueue {
         // SAFETY: the handle is valid; get_main returns a new reference.
-        let q = unsafe { rd::rd_kafka_queue_get_main(self.ptr.as_ptr()) };
+        let q = unsafe { rd::rd_kafka_queue_get_main(self.as_ptr()) };
         NativeQueue::from_raw(q)
     }
 
     /// Forwards librdkafka's logs to the main queue (needs `log.queue=true`).
     pub(crate) fn forward_logs_to_main_queue(&self) -> Result<(), RawError> {
         // SAFETY: the handle is valid; NULL means "the main queue".
-        let code = unsafe { sys::rd_kafka_set_log_queue(self.ptr.as_ptr(), std::ptr::null_mut()) };
+        let code = unsafe { sys::rd_kafka_set_log_queue(self.as_ptr(), std::ptr::null_mut()) };
         if code == 0 {
             Ok(())
         } else {
@@ -146,10 +143,10 @@ impl NativeClient {
             ..RawError::from_code(rd_code::INVALID_ARG)
         })?;
         // SAFETY: handle and name are valid; NULL conf means defaults.
-        let ptr = unsafe {
-            rd::rd_kafka_topic_new(self.ptr.as_ptr(), name_c.as_ptr(), std::ptr::null_mut())
-        };
-        match NonNull::new(ptr) {
+        let ptr =
+            unsafe { rd::rd_kafka_topic_new(self.as_ptr(), name_c.as_ptr(), std::ptr::null_mut()) };
+        // SAFETY: a non-NULL result is a new topic reference that we own.
+        match unsafe { NativePtr::from_raw(ptr, ()) } {
             Some(ptr) => Ok(NativeTopic { ptr }),
             None => {
                 // SAFETY: called right after the failing rd_kafka_topic_new on
@@ -304,16 +301,12 @@ impl NativeClient {
         // the value (the key is always copied) into the message it
         // allocates, so neither buffer is read after the call returns.
         let error = unsafe {
-            rd::rd_kafka_produceva(
-                self.ptr.as_ptr(),
-                vus.as_ptr() as *const rd::rd_kafka_vu_t,
-                n,
-            )
+            rd::rd_kafka_produceva(self.as_ptr(), vus.as_ptr() as *const rd::rd_kafka_vu_t, n)
         };
         if error.is_null() {
             // On success librdkafka owns the headers.
             if let Some(h) = headers {
-                std::mem::forget(h);
+                h.ptr.into_raw();
             }
             Ok(())
         } else {
@@ -327,7 +320,7 @@ impl NativeClient {
     /// Waits until all messages are delivered or `timeout`; returns the code.
     pub(crate) fn flush(&self, timeout: Duration) -> i32 {
         // SAFETY: the handle is valid; flush may be called from any thread.
-        unsafe { sys::rd_kafka_flush(self.ptr.as_ptr(), timeout_ms(timeout)) }
+        unsafe { sys::rd_kafka_flush(self.as_ptr(), timeout_ms(timeout)) }
     }
 
     /// Purges queued and in-flight messages; they get delivery reports with a
@@ -336,7 +329,7 @@ impl NativeClient {
         // SAFETY: the handle is valid; the flags are librdkafka's constants.
         unsafe {
             sys::rd_kafka_purge(
-                self.ptr.as_ptr(),
+                self.as_ptr(),
                 rd::RD_KAFKA_PURGE_F_QUEUE | rd::RD_KAFKA_PURGE_F_INFLIGHT,
             )
         }
@@ -346,9 +339,8 @@ impl NativeClient {
     pub(crate) fn fatal_error(&self) -> Option<RawError> {
         let mut errstr = [0 as c_char; 512];
         // SAFETY: the handle and errstr are valid; errstr's size is passed.
-        let code = unsafe {
-            sys::rd_kafka_fatal_error(self.ptr.as_ptr(), errstr.as_mut_ptr(), errstr.len())
-        };
+        let code =
+            unsafe { sys::rd_kafka_fatal_error(self.as_ptr(), errstr.as_mut_ptr(), errstr.len()) };
         if code == 0 {
             return None;
         }
@@ -365,54 +357,54 @@ impl NativeClient {
 
 impl Drop for NativeClient {
     fn drop(&mut self) {
-        let handle = Destroy {
-            ptr: self.ptr,
-            kind: self.kind,
-            rebalance: self.rebalance.take(),
-        };
-        if self.detach.load(Ordering::Acquire) {
-            // If the thread cannot be spawned, the closure is dropped here and
-            // with it the handle, destroying it on this thread.
-            let spawned = std::thread::Builder::new()
-                .name("kafkit-destroy".into())
-                .spawn(move || drop(handle));
-            if let Err(e) = spawned {
-                tracing::warn!("destroying the client on this thread: {e}");
+        // SAFETY: the only place that takes the teardown, and self is not
+        // used after it.
+        let teardown = unsafe { ManuallyDrop::take(&mut self.teardown) };
+        if !self.detach.load(Ordering::Acquire) {
+            return teardown.run();
+        }
+        // The thread receives the teardown only once it runs: a spawn that
+        // fails leaves it here, to run on this thread.
+        let (tx, rx) = mpsc::channel::<Teardown>();
+        let spawned = std::thread::Builder::new()
+            .name("kafkit-destroy".into())
+            .spawn(move || {
+                if let Ok(teardown) = rx.recv() {
+                    teardown.run();
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                if let Err(mpsc::SendError(teardown)) = tx.send(teardown) {
+                    teardown.run();
+                }
             }
-        } else {
-            drop(handle);
+            Err(e) => {
+                tracing::warn!("destroying the client on this thread: {e}");
+                teardown.run();
+            }
         }
     }
 }
 
-/// What destroying a client takes; dropping it destroys the handle.
-struct Destroy {
-    ptr: NonNull<rd::rd_kafka_t>,
-    kind: ClientKind,
+/// A client handle and the rebalance hook its conf's opaque points at.
+struct Teardown {
+    rk: NativePtr<rd::rd_kafka_t>,
+    /// Freed only after the handle is destroyed: librdkafka may call the
+    /// hook until then.
     rebalance: Option<Box<RebalanceHook>>,
 }
 
 // SAFETY: rd_kafka_destroy may be called from any thread that is not one of
-// librdkafka's own; the hook is Send + Sync.
-unsafe impl Send for Destroy {}
+// librdkafka's own (a new thread is not); the hook is Send + Sync.
+unsafe impl Send for Teardown {}
 
-impl Drop for Destroy {
-    fn drop(&mut self) {
-        // SAFETY: we own the handle; every queue, topic and message derived
-        // from it holds its own reference or has been dropped before (the
-        // safe layer orders fields so). A consumer is closed by the safe layer
-        // first, so librdkafka is told not to close it again.
-        unsafe {
-            match self.kind {
-                ClientKind::Producer => rd::rd_kafka_destroy(self.ptr.as_ptr()),
-                ClientKind::Consumer => rd::rd_kafka_destroy_flags(
-                    self.ptr.as_ptr(),
-                    rd::RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE,
-                ),
-            }
-        }
-        // The rebalance hook may be called until the handle is destroyed.
-        drop(self.rebalance.take());
+impl Teardown {
+    /// Destroys the handle, then frees the hook.
+    fn run(self) {
+        let Teardown { rk, rebalance } = self;
+        drop(rk);
+        drop(rebalance);
         LIVE_CLIENTS.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -444,9 +436,9 @@ pub(super) unsafe fn last_error() -> i32 {
     unsafe { rd_kafka_last_error() }
 }
 
-/// An owned `rd_kafka_topic_t`.
+/// An owned reference to an `rd_kafka_topic_t`.
 pub(crate) struct NativeTopic {
-    ptr: NonNull<rd::rd_kafka_topic_t>,
+    ptr: NativePtr<rd::rd_kafka_topic_t>,
 }
 
 // SAFETY: topic handles are reference counted and documented as usable from
@@ -455,16 +447,9 @@ unsafe impl Send for NativeTopic {}
 // SAFETY: see Send above.
 unsafe impl Sync for NativeTopic {}
 
-impl Drop for NativeTopic {
-    fn drop(&mut self) {
-        // SAFETY: we own one reference to the topic and release it once.
-        unsafe { rd::rd_kafka_topic_destroy(self.ptr.as_ptr()) }
-    }
-}
-
 /// An owned `rd_kafka_headers_t` being built for a produce call.
 pub(crate) struct NativeHeaders {
-    ptr: NonNull<rd::rd_kafka_headers_t>,
+    ptr: NativePtr<rd::rd_kafka_headers_t>,
 }
 
 // SAFETY: a header list is plain data owned by this value.
@@ -472,10 +457,11 @@ unsafe impl Send for NativeHeaders {}
 
 impl NativeHeaders {
     pub(crate) fn new(capacity: usize) -> Self {
-        // SAFETY: no preconditions; allocation failure aborts in librdkafka.
-        let ptr = unsafe { rd::rd_kafka_headers_new(capacity) };
+        // SAFETY: no preconditions; the result is a new list that we own
+        // (allocation failure aborts in librdkafka).
+        let ptr = unsafe { NativePtr::from_raw(rd::rd_kafka_headers_new(capacity), ()) };
         NativeHeaders {
-            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+            ptr: ptr.unwrap_or_else(|| std::process::abort()),
         }
     }
 
@@ -496,13 +482,6 @@ impl NativeHeaders {
                 vlen,
             );
         }
-    }
-}
-
-impl Drop for NativeHeaders {
-    fn drop(&mut self) {
-        // SAFETY: we own the list (it was not handed to a successful produce).
-        unsafe { rd::rd_kafka_headers_destroy(self.ptr.as_ptr()) }
     }
 }
 

@@ -14,13 +14,13 @@
 use std::cell::Cell;
 use std::ffi::{CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::NonNull;
 use std::time::Duration;
 
 use libc::{c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::client::{code_result, rd_code};
+use super::ptr::NativePtr;
 use super::tpl::{read_list, TopicPartitionList, TplEntry};
 use super::{
     cstr_lossy, sys, timeout_ms, NativeClient, NativeConf, NativeEvent, NativeMessage, NativeQueue,
@@ -228,7 +228,7 @@ impl Drop for WakingQueue {
 
 /// An owned `rd_kafka_consumer_group_metadata_t`.
 pub(crate) struct NativeGroupMetadata {
-    ptr: NonNull<rd::rd_kafka_consumer_group_metadata_t>,
+    ptr: NativePtr<rd::rd_kafka_consumer_group_metadata_t>,
 }
 
 // SAFETY: the metadata is an immutable value owned by this handle.
@@ -240,13 +240,6 @@ impl NativeGroupMetadata {
     #[allow(dead_code)] // used by transactions
     pub(crate) fn as_ptr(&self) -> *const rd::rd_kafka_consumer_group_metadata_t {
         self.ptr.as_ptr()
-    }
-}
-
-impl Drop for NativeGroupMetadata {
-    fn drop(&mut self) {
-        // SAFETY: we own the metadata.
-        unsafe { rd::rd_kafka_consumer_group_metadata_destroy(self.ptr.as_ptr()) }
     }
 }
 
@@ -283,7 +276,8 @@ impl NativeClient {
     pub(crate) fn consumer_queue(&self) -> Option<NativeQueue> {
         // SAFETY: the handle is valid; a non-NULL result is a new reference.
         let q = unsafe { rd::rd_kafka_queue_get_consumer(self.as_ptr()) };
-        NonNull::new(q).map(|ptr| NativeQueue { ptr })
+        // SAFETY: see above.
+        unsafe { NativePtr::from_raw(q, ()) }.map(|ptr| NativeQueue { ptr })
     }
 
     /// A new, empty queue of this client.
@@ -560,7 +554,8 @@ impl NativeClient {
     pub(crate) fn group_metadata(&self) -> Option<NativeGroupMetadata> {
         // SAFETY: valid handle; a non-NULL result is owned.
         let ptr = unsafe { rd::rd_kafka_consumer_group_metadata(self.as_ptr()) };
-        NonNull::new(ptr).map(|ptr| NativeGroupMetadata { ptr })
+        // SAFETY: see above.
+        unsafe { NativePtr::from_raw(ptr, ()) }.map(|ptr| NativeGroupMetadata { ptr })
     }
 
     /// The member id the group coordinator gave this consumer.

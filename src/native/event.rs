@@ -7,12 +7,13 @@ use libc::c_char;
 use rdkafka_sys::bindings as rd;
 
 use super::message::{bytes, header_at};
+use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
 use super::{cstr_lossy, timeout_ms};
 
 /// An owned reference to an `rd_kafka_queue_t`.
 pub(crate) struct NativeQueue {
-    pub(super) ptr: NonNull<rd::rd_kafka_queue_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_queue_t>,
 }
 
 // SAFETY: librdkafka queues are internally locked and may be polled, yielded
@@ -25,8 +26,10 @@ impl NativeQueue {
     pub(crate) fn from_raw(ptr: *mut rd::rd_kafka_queue_t) -> Self {
         // The get_*queue functions only return NULL for queues that do not
         // exist on this client type, which the safe layer never asks for.
+        // SAFETY: the callers pass a new queue reference that they own.
+        let ptr = unsafe { NativePtr::from_raw(ptr, ()) };
         NativeQueue {
-            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+            ptr: ptr.unwrap_or_else(|| std::process::abort()),
         }
     }
 
@@ -34,7 +37,8 @@ impl NativeQueue {
     pub(crate) fn poll(&self, timeout: Duration) -> Option<NativeEvent> {
         // SAFETY: the queue is valid; a non-NULL result is an owned event.
         let ev = unsafe { rd::rd_kafka_queue_poll(self.ptr.as_ptr(), timeout_ms(timeout)) };
-        NonNull::new(ev).map(|ptr| NativeEvent { ptr })
+        // SAFETY: see above.
+        unsafe { NativePtr::from_raw(ev, ()) }.map(|ptr| NativeEvent { ptr })
     }
 
     /// Wakes a thread blocked in `poll` on this queue.
@@ -44,16 +48,9 @@ impl NativeQueue {
     }
 }
 
-impl Drop for NativeQueue {
-    fn drop(&mut self) {
-        // SAFETY: we own one reference to the queue and release it once.
-        unsafe { rd::rd_kafka_queue_destroy(self.ptr.as_ptr()) }
-    }
-}
-
 /// An owned `rd_kafka_event_t`.
 pub(crate) struct NativeEvent {
-    pub(super) ptr: NonNull<rd::rd_kafka_event_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_event_t>,
 }
 
 // SAFETY: an event is owned by whoever polled it and may be moved between
@@ -159,14 +156,6 @@ impl NativeEvent {
         // SAFETY: the event is valid; the JSON lives as long as the event and
         // is copied.
         unsafe { cstr_lossy(rd::rd_kafka_event_stats(self.ptr.as_ptr())) }
-    }
-}
-
-impl Drop for NativeEvent {
-    fn drop(&mut self) {
-        // SAFETY: we own the event; messages extracted from a DR event are
-        // borrowed views that cannot outlive it (see DeliveryView).
-        unsafe { rd::rd_kafka_event_destroy(self.ptr.as_ptr()) }
     }
 }
 

@@ -1,17 +1,17 @@
 //! `rd_kafka_message_t` owned by the application (consumed messages).
 
 use std::ffi::CStr;
-use std::ptr::NonNull;
 use std::sync::OnceLock;
 
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
+use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
 
 /// An owned `rd_kafka_message_t` returned by a consumer poll.
 pub(crate) struct NativeMessage {
-    pub(super) ptr: NonNull<rd::rd_kafka_message_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_message_t>,
     /// The parsed header list (a pointer owned by the message), read once.
     headers: OnceLock<usize>,
 }
@@ -25,7 +25,8 @@ unsafe impl Sync for NativeMessage {}
 
 impl NativeMessage {
     pub(crate) fn from_raw(ptr: *mut rd::rd_kafka_message_t) -> Option<Self> {
-        NonNull::new(ptr).map(|ptr| NativeMessage {
+        // SAFETY: the callers pass NULL or a message that they own.
+        unsafe { NativePtr::from_raw(ptr, ()) }.map(|ptr| NativeMessage {
             ptr,
             headers: OnceLock::new(),
         })
@@ -164,12 +165,5 @@ pub(super) fn bytes<'a>(ptr: *mut c_void, len: usize) -> Option<&'a [u8]> {
         // SAFETY: librdkafka guarantees ptr points to len readable bytes
         // that live as long as the message, to which callers tie 'a.
         Some(unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
-    }
-}
-
-impl Drop for NativeMessage {
-    fn drop(&mut self) {
-        // SAFETY: we own the message and destroy it once.
-        unsafe { rd::rd_kafka_message_destroy(self.ptr.as_ptr()) }
     }
 }

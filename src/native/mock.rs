@@ -1,19 +1,17 @@
 //! `rd_kafka_mock_cluster_t`: librdkafka's in-process mock Kafka cluster.
 
 use std::ffi::CString;
-use std::ptr::NonNull;
 use std::time::Duration;
 
 use rdkafka_sys::bindings as rd;
 
 use super::client::ClientKind;
+use super::ptr::NativePtr;
 use super::{cstr_lossy, sys, timeout_ms, NativeClient, NativeConf, RawError};
 
-/// An owned mock cluster and the client instance that hosts it.
+/// An owned mock cluster, which keeps the client instance that hosts it.
 pub(crate) struct NativeMock {
-    // Field order matters: the cluster is destroyed before its host client.
-    ptr: NonNull<rd::rd_kafka_mock_cluster_t>,
-    _host: NativeClient,
+    ptr: NativePtr<rd::rd_kafka_mock_cluster_t, NativeClient>,
 }
 
 // SAFETY: the mock cluster runs on its own thread and every mock API call is
@@ -47,14 +45,17 @@ impl NativeMock {
             message: format!("cannot create the mock cluster's host client: {reason}"),
             ..RawError::from_code(super::client::rd_code::INVALID_ARG)
         })?;
-        // SAFETY: the host handle is valid and outlives the cluster (field
-        // order above).
-        let ptr = unsafe { rd::rd_kafka_mock_cluster_new(host.as_ptr(), brokers) };
-        let ptr = NonNull::new(ptr).ok_or_else(|| RawError {
+        // SAFETY: the host handle is valid. A non-NULL result is a new
+        // cluster that we own; it keeps its host, which is destroyed after it.
+        let ptr = unsafe {
+            let ptr = rd::rd_kafka_mock_cluster_new(host.as_ptr(), brokers);
+            NativePtr::from_raw(ptr, host)
+        };
+        let ptr = ptr.ok_or_else(|| RawError {
             message: format!("cannot create a mock cluster with {brokers} brokers"),
             ..RawError::from_code(super::client::rd_code::INVALID_ARG)
         })?;
-        Ok(NativeMock { ptr, _host: host })
+        Ok(NativeMock { ptr })
     }
 
     pub(crate) fn bootstrap_servers(&self) -> String {
@@ -128,12 +129,5 @@ impl NativeMock {
         // SAFETY: the cluster and name are valid for the call.
         unsafe { sys::rd_kafka_mock_topic_set_error(self.ptr.as_ptr(), t.as_ptr(), code) };
         Ok(())
-    }
-}
-
-impl Drop for NativeMock {
-    fn drop(&mut self) {
-        // SAFETY: we own the cluster; its host client is dropped after it.
-        unsafe { rd::rd_kafka_mock_cluster_destroy(self.ptr.as_ptr()) }
     }
 }

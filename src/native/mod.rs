@@ -1,7 +1,8 @@
 //! The native layer: the only module of kafkit that contains `unsafe`.
 //!
-//! Every librdkafka handle has one owning newtype here (a `NonNull` plus the
-//! C function that destroys it) with exactly one `Drop`. Integer codes coming
+//! Every librdkafka handle is owned through one generic type,
+//! [`ptr::NativePtr`] (a `NonNull` plus the C function that destroys it),
+//! which has the layer's one `Drop` for C handles. Integer codes coming
 //! from C stay integers until the safe layer converts them with a complete
 //! match. No Rust code is ever called from a C stack frame: librdkafka's event
 //! API hands everything (delivery reports, logs, errors, statistics) to Rust
@@ -13,6 +14,7 @@ mod consumer;
 mod event;
 mod message;
 mod mock;
+mod ptr;
 mod sys;
 mod tpl;
 
