@@ -55,7 +55,7 @@ impl NativeConf {
             Ok(())
         } else {
             // SAFETY: librdkafka NUL-terminates errstr within its size.
-            let reason = unsafe { super::cstr_lossy(errstr.as_ptr()) };
+            let reason = unsafe { super::convert::cstr_lossy(errstr.as_ptr()) };
             Err(if reason.is_empty() {
                 format!("rejected by librdkafka (code {res})")
             } else {

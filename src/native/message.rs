@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
+use super::error::err_description;
 use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
 
@@ -32,6 +33,10 @@ impl NativeMessage {
         })
     }
 
+    pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_message_t {
+        self.ptr.as_ptr()
+    }
+
     fn raw(&self) -> &RawMessage {
         // SAFETY: the message is owned and valid; RawMessage mirrors its
         // layout with the error field kept as an integer.
@@ -50,7 +55,7 @@ impl NativeMessage {
             Some(text) if !text.is_empty() => String::from_utf8_lossy(text)
                 .trim_end_matches('\0')
                 .to_string(),
-            _ => super::err_description(self.err()),
+            _ => err_description(self.err()),
         }
     }
 

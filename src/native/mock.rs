@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use rdkafka_sys::bindings as rd;
 
-use super::client::ClientKind;
+use super::client::{ClientKind, NativeClient};
+use super::conf::NativeConf;
+use super::convert::{cstr_lossy, timeout_ms};
+use super::error::{code_result, rd_code, RawError};
 use super::ptr::NativePtr;
-use super::{cstr_lossy, sys, timeout_ms, NativeClient, NativeConf, RawError};
+use super::sys;
 
 /// An owned mock cluster, which keeps the client instance that hosts it.
 pub(crate) struct NativeMock {
@@ -24,16 +27,8 @@ unsafe impl Sync for NativeMock {}
 fn c_string(s: &str) -> Result<CString, RawError> {
     CString::new(s).map_err(|_| RawError {
         message: format!("{s:?} contains a NUL byte"),
-        ..RawError::from_code(super::client::rd_code::INVALID_ARG)
+        ..RawError::from_code(rd_code::INVALID_ARG)
     })
-}
-
-fn check(code: i32) -> Result<(), RawError> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(RawError::from_code(code))
-    }
 }
 
 impl NativeMock {
@@ -43,7 +38,7 @@ impl NativeMock {
         let _ = conf.set("log_level", "3");
         let host = NativeClient::new(ClientKind::Producer, conf).map_err(|reason| RawError {
             message: format!("cannot create the mock cluster's host client: {reason}"),
-            ..RawError::from_code(super::client::rd_code::INVALID_ARG)
+            ..RawError::from_code(rd_code::INVALID_ARG)
         })?;
         // SAFETY: the host handle is valid. A non-NULL result is a new
         // cluster that we own; it keeps its host, which is destroyed after it.
@@ -53,7 +48,7 @@ impl NativeMock {
         };
         let ptr = ptr.ok_or_else(|| RawError {
             message: format!("cannot create a mock cluster with {brokers} brokers"),
-            ..RawError::from_code(super::client::rd_code::INVALID_ARG)
+            ..RawError::from_code(rd_code::INVALID_ARG)
         })?;
         Ok(NativeMock { ptr })
     }
@@ -71,24 +66,24 @@ impl NativeMock {
     ) -> Result<(), RawError> {
         let t = c_string(topic)?;
         // SAFETY: the cluster and name are valid for the call.
-        check(unsafe {
+        code_result(unsafe {
             sys::rd_kafka_mock_topic_create(self.ptr.as_ptr(), t.as_ptr(), partitions, rf)
         })
     }
 
     pub(crate) fn broker_down(&self, broker: i32) -> Result<(), RawError> {
         // SAFETY: the cluster is valid.
-        check(unsafe { sys::rd_kafka_mock_broker_set_down(self.ptr.as_ptr(), broker) })
+        code_result(unsafe { sys::rd_kafka_mock_broker_set_down(self.ptr.as_ptr(), broker) })
     }
 
     pub(crate) fn broker_up(&self, broker: i32) -> Result<(), RawError> {
         // SAFETY: the cluster is valid.
-        check(unsafe { sys::rd_kafka_mock_broker_set_up(self.ptr.as_ptr(), broker) })
+        code_result(unsafe { sys::rd_kafka_mock_broker_set_up(self.ptr.as_ptr(), broker) })
     }
 
     pub(crate) fn broker_rtt(&self, broker: i32, rtt: Duration) -> Result<(), RawError> {
         // SAFETY: the cluster is valid.
-        check(unsafe {
+        code_result(unsafe {
             sys::rd_kafka_mock_broker_set_rtt(self.ptr.as_ptr(), broker, timeout_ms(rtt))
         })
     }
@@ -101,7 +96,7 @@ impl NativeMock {
     ) -> Result<(), RawError> {
         let t = c_string(topic)?;
         // SAFETY: the cluster and name are valid for the call.
-        check(unsafe {
+        code_result(unsafe {
             sys::rd_kafka_mock_partition_set_leader(
                 self.ptr.as_ptr(),
                 t.as_ptr(),

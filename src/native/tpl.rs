@@ -6,9 +6,9 @@ use std::ptr::NonNull;
 use libc::{c_char, c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
-use super::client::rd_code;
+use super::convert::cstr_lossy;
+use super::error::{err_description, rd_code, RawError};
 use super::ptr::NativePtr;
-use super::{cstr_lossy, RawError};
 
 /// Mirror of `rd_kafka_topic_partition_t` with the error kept as an integer.
 ///
@@ -122,12 +122,7 @@ impl TopicPartitionList {
             .into_iter()
             .find(|e| e.err != 0)
             .map(|e| RawError {
-                message: format!(
-                    "{} [{}]: {}",
-                    e.topic,
-                    e.partition,
-                    super::err_description(e.err)
-                ),
+                message: format!("{} [{}]: {}", e.topic, e.partition, err_description(e.err)),
                 ..RawError::from_code(e.err)
             })
     }

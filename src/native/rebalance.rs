@@ -1,0 +1,163 @@
+//! The rebalance callback: librdkafka calls it from inside a consumer poll,
+//! on the application's polling thread, when the group assigns or revokes
+//! partitions. It is a C callback because librdkafka has no rebalance event
+//! that works with `rd_kafka_consumer_poll` and
+//! `rd_kafka_consume_batch_queue`.
+//!
+//! The trampoline casts its opaque to a shared reference (never `&mut`) and
+//! runs the Rust side under `catch_unwind`, so no panic unwinds into C.
+
+use std::cell::Cell;
+use std::ffi::CStr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use libc::{c_int, c_void};
+use rdkafka_sys::bindings as rd;
+
+use super::conf::NativeConf;
+use super::error::{code_result, error_result, RawError};
+use super::sys;
+use super::tpl::{read_list, TplEntry};
+
+/// `RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS`.
+const ASSIGN_PARTITIONS: i32 = -175;
+
+/// What the consumer runs when the group assigns or revokes partitions.
+pub(crate) type RebalanceHook = Box<dyn Fn(&RebalanceCall<'_>) + Send + Sync>;
+
+/// One rebalance, as handed to the [`RebalanceHook`].
+pub(crate) struct RebalanceCall<'a> {
+    rk: *mut rd::rd_kafka_t,
+    code: i32,
+    partitions: *mut rd::rd_kafka_topic_partition_list_t,
+    applied: &'a Cell<bool>,
+}
+
+impl RebalanceCall<'_> {
+    /// True when partitions are assigned, false when they are revoked.
+    pub(crate) fn is_assign(&self) -> bool {
+        self.code == ASSIGN_PARTITIONS
+    }
+
+    /// True when a revoked assignment was lost (the member was fenced or
+    /// timed out) rather than given up in an orderly rebalance.
+    pub(crate) fn is_lost(&self) -> bool {
+        // SAFETY: rk is the valid client the callback was called for.
+        !self.is_assign() && unsafe { rd::rd_kafka_assignment_lost(self.rk) } != 0
+    }
+
+    /// The partitions being assigned or revoked.
+    pub(crate) fn partitions(&self) -> Vec<TplEntry> {
+        // SAFETY: the list is valid for the duration of the callback.
+        unsafe { read_list(self.partitions) }
+    }
+
+    /// Applies the rebalance: (incrementally) assigns or unassigns the
+    /// partitions, following the group's rebalance protocol. Only the first
+    /// call has an effect.
+    pub(crate) fn apply(&self) -> Result<(), RawError> {
+        if self.applied.replace(true) {
+            return Ok(());
+        }
+        // SAFETY: rk is valid; the protocol name is a static string.
+        let protocol = unsafe { CStr::from_ptr(rd::rd_kafka_rebalance_protocol(self.rk)) };
+        let cooperative = protocol.to_bytes() == b"COOPERATIVE";
+        // SAFETY: rk and the partition list are valid for the callback;
+        // librdkafka copies the list.
+        unsafe {
+            if cooperative {
+                error_result(if self.is_assign() {
+                    rd::rd_kafka_incremental_assign(self.rk, self.partitions)
+                } else {
+                    rd::rd_kafka_incremental_unassign(self.rk, self.partitions)
+                })
+            } else if self.is_assign() {
+                code_result(sys::rd_kafka_assign(self.rk, self.partitions))
+            } else {
+                code_result(sys::rd_kafka_assign(self.rk, std::ptr::null()))
+            }
+        }
+    }
+}
+
+/// Runs a rebalance through `hook`, then applies it if the hook did not.
+fn run_rebalance(
+    hook: &RebalanceHook,
+    rk: *mut rd::rd_kafka_t,
+    code: c_int,
+    partitions: *mut rd::rd_kafka_topic_partition_list_t,
+) {
+    let applied = Cell::new(false);
+    let call = RebalanceCall {
+        rk,
+        code,
+        partitions,
+        applied: &applied,
+    };
+    if catch_unwind(AssertUnwindSafe(|| hook(&call))).is_err() {
+        tracing::error!("the rebalance handler panicked; the rebalance is applied anyway");
+    }
+    if let Err(e) = call.apply() {
+        tracing::warn!("applying a rebalance failed: {}", e.message);
+    }
+}
+
+/// Serves a rebalance polled as an event (while closing): through `hook`
+/// when the client has one, otherwise by applying it.
+///
+/// # Safety
+/// `rk` must be a valid consumer and `partitions` NULL or a list valid for
+/// the call, made on the thread that polls the consumer.
+pub(super) unsafe fn serve_rebalance(
+    hook: Option<&RebalanceHook>,
+    rk: *mut rd::rd_kafka_t,
+    code: c_int,
+    partitions: *mut rd::rd_kafka_topic_partition_list_t,
+) {
+    match hook {
+        Some(hook) => run_rebalance(hook, rk, code, partitions),
+        None => {
+            let applied = Cell::new(false);
+            let call = RebalanceCall {
+                rk,
+                code,
+                partitions,
+                applied: &applied,
+            };
+            let _ = call.apply();
+        }
+    }
+}
+
+/// The C rebalance callback. `opaque` is the client's `Box<RebalanceHook>`.
+unsafe extern "C" fn rebalance_trampoline(
+    rk: *mut rd::rd_kafka_t,
+    code: c_int,
+    partitions: *mut rd::rd_kafka_topic_partition_list_t,
+    opaque: *mut c_void,
+) {
+    if opaque.is_null() {
+        return;
+    }
+    // SAFETY: the opaque is the Box<RebalanceHook> owned by the NativeClient,
+    // which frees it only after rd_kafka_destroy has returned, and it is only
+    // ever read through a shared reference.
+    let hook = unsafe { &*(opaque as *const RebalanceHook) };
+    run_rebalance(hook, rk, code, partitions);
+}
+
+impl NativeConf {
+    /// Routes rebalances to `hook`. The hook must stay at its address for
+    /// the life of the client made from this conf (NativeClient owns it).
+    pub(super) fn set_rebalance_hook(&mut self, hook: &RebalanceHook) {
+        // SAFETY: the conf is owned and valid; the opaque points to the boxed
+        // hook, which the NativeClient keeps alive until after destroy.
+        unsafe {
+            sys::rd_kafka_conf_set_rebalance_cb(self.ptr.as_ptr(), Some(rebalance_trampoline));
+            rd::rd_kafka_conf_set_opaque(
+                self.ptr.as_ptr(),
+                hook as *const RebalanceHook as *mut c_void,
+            );
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The queue wake-up hook: `rd_kafka_queue_cb_event_enable` makes a
+//! librdkafka thread call a C function whenever a queue goes from empty to
+//! non-empty, which is how an async reader learns that a queue it waits on
+//! has something to poll.
+//!
+//! The trampoline casts its opaque to a shared reference (never `&mut`) and
+//! runs the Rust side under `catch_unwind`, so no panic unwinds into C.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use libc::c_void;
+use rdkafka_sys::bindings as rd;
+
+use super::queue::NativeQueue;
+
+/// A function called (on a librdkafka thread, with the queue's lock held)
+/// whenever the queue goes from empty to non-empty. It must only record the
+/// fact and wake someone; it must not call librdkafka.
+pub(crate) type WakeHook = Box<dyn Fn() + Send + Sync>;
+
+/// A queue reference with a wake-up hook installed.
+pub(crate) struct WakingQueue {
+    queue: NativeQueue,
+    hook: Box<WakeHook>,
+}
+
+unsafe extern "C" fn wake_trampoline(_rk: *mut rd::rd_kafka_t, opaque: *mut c_void) {
+    if opaque.is_null() {
+        return;
+    }
+    // SAFETY: the opaque is the Box<WakeHook> owned by the WakingQueue, which
+    // uninstalls the callback (under the queue lock, which librdkafka also
+    // holds while calling us) before freeing it.
+    let hook = unsafe { &*(opaque as *const WakeHook) };
+    if catch_unwind(AssertUnwindSafe(hook)).is_err() {
+        tracing::error!("a queue wake-up hook panicked");
+    }
+}
+
+impl WakingQueue {
+    pub(crate) fn new(queue: NativeQueue, hook: WakeHook) -> Self {
+        let hook = Box::new(hook);
+        // SAFETY: the queue is valid; the opaque points to the boxed hook,
+        // which lives until Drop uninstalls the callback.
+        unsafe {
+            rd::rd_kafka_queue_cb_event_enable(
+                queue.ptr.as_ptr(),
+                Some(wake_trampoline),
+                &*hook as *const WakeHook as *mut c_void,
+            )
+        };
+        WakingQueue { queue, hook }
+    }
+
+    pub(crate) fn queue(&self) -> &NativeQueue {
+        &self.queue
+    }
+}
+
+impl Drop for WakingQueue {
+    fn drop(&mut self) {
+        // SAFETY: the queue is valid; disabling takes the queue lock, so no
+        // call of the hook is running once this returns.
+        unsafe {
+            rd::rd_kafka_queue_cb_event_enable(self.queue.ptr.as_ptr(), None, std::ptr::null_mut())
+        };
+        // Fields drop after this: the hook, then the queue reference.
+        let _ = &self.hook;
+    }
+}
