@@ -21,15 +21,12 @@ pub use types::{
 use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
-    event_type, ClientKind, NativeEvent, NativeMessage, RawError, RebalanceCall, RebalanceHook,
-    TopicPartitionList, WakingQueue,
+    code, event_type, ClientKind, NativeEvent, NativeMessage, RawError, RebalanceCall,
+    RebalanceHook, TopicPartitionList, WakingQueue,
 };
 use crate::statistics::Statistics;
 use crate::{Error, KafkaError};
 use commit::Commits;
-
-/// `RD_KAFKA_RESP_ERR__PARTITION_EOF`.
-const PARTITION_EOF: i32 = -191;
 
 /// What the consumer's dispatcher thread and its messages share: the client.
 pub(crate) struct Shared {
@@ -501,7 +498,7 @@ impl Consumer {
         if code == 0 {
             return Ok(Message::new(msg, self.inner.shared.clone()));
         }
-        if code == PARTITION_EOF {
+        if code == code::PARTITION_EOF {
             return Err(Error::PartitionEof {
                 topic: msg.topic().to_string(),
                 partition: msg.partition(),
@@ -607,7 +604,7 @@ impl Consumer {
     pub fn commit(&self) -> Result<(), Error> {
         self.check_open()?;
         match self.native().commit_sync(None) {
-            Err(e) if e.code == commit::NO_OFFSET => Ok(()),
+            Err(e) if e.code == code::NO_OFFSET => Ok(()),
             other => other.map_err(kafka("commit")),
         }
     }
@@ -895,7 +892,7 @@ impl Consumer {
                             "leaving the group did not finish within {bound:?} \
                              (kafkit.close.timeout.ms)"
                         ),
-                        ..RawError::from_code(commit::TIMED_OUT)
+                        ..RawError::from_code(code::TIMED_OUT)
                     },
                 )));
             }

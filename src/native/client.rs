@@ -13,7 +13,7 @@ use rdkafka_sys::bindings as rd;
 
 use super::conf::NativeConf;
 use super::convert::{cstr_lossy, timeout_ms};
-use super::error::RawError;
+use super::error::{code, code_result, RawError};
 use super::ptr::NativePtr;
 use super::rebalance::RebalanceHook;
 use super::sys;
@@ -115,12 +115,7 @@ impl NativeClient {
     /// Forwards librdkafka's logs to the main queue (needs `log.queue=true`).
     pub(crate) fn forward_logs_to_main_queue(&self) -> Result<(), RawError> {
         // SAFETY: the handle is valid; NULL means "the main queue".
-        let code = unsafe { sys::rd_kafka_set_log_queue(self.as_ptr(), std::ptr::null_mut()) };
-        if code == 0 {
-            Ok(())
-        } else {
-            Err(RawError::from_code(code))
-        }
+        code_result(unsafe { sys::rd_kafka_set_log_queue(self.as_ptr(), std::ptr::null_mut()) })
     }
 
     /// Waits until all messages are delivered or `timeout`; returns the code.
@@ -147,7 +142,7 @@ impl NativeClient {
         // SAFETY: the handle and errstr are valid; errstr's size is passed.
         let code =
             unsafe { sys::rd_kafka_fatal_error(self.as_ptr(), errstr.as_mut_ptr(), errstr.len()) };
-        if code == 0 {
+        if code == code::NO_ERROR {
             return None;
         }
         Some(RawError {

@@ -9,7 +9,7 @@ use rdkafka_sys::bindings as rd;
 
 use super::client::NativeClient;
 use super::convert::{cstr_lossy, timeout_ms};
-use super::error::{code_result, err_description, error_result, last_error, rd_code, RawError};
+use super::error::{code, code_result, err_description, error_result, last_error, RawError};
 use super::event::NativeEvent;
 use super::message::NativeMessage;
 use super::ptr::NativePtr;
@@ -285,7 +285,7 @@ impl NativeClient {
         partition: i32,
         timeout: Duration,
     ) -> Result<(i64, i64), RawError> {
-        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(rd_code::INVALID_ARG))?;
+        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(code::INVALID_ARG))?;
         let (mut low, mut high) = (-1i64, -1i64);
         // SAFETY: valid handle, name and out-pointers.
         let code = unsafe {
@@ -307,7 +307,7 @@ impl NativeClient {
         topic: &str,
         partition: i32,
     ) -> Result<(i64, i64), RawError> {
-        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(rd_code::INVALID_ARG))?;
+        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(code::INVALID_ARG))?;
         let (mut low, mut high) = (-1i64, -1i64);
         // SAFETY: valid handle, name and out-pointers.
         let code = unsafe {

@@ -77,16 +77,37 @@ pub(crate) fn error_table() -> Vec<(i32, String, String)> {
         .collect()
 }
 
-pub(crate) mod rd_code {
-    /// `RD_KAFKA_RESP_ERR__INVALID_ARG`.
-    pub(crate) const INVALID_ARG: i32 = -186;
-    /// `RD_KAFKA_RESP_ERR__FATAL`.
-    pub(crate) const FATAL: i32 = -150;
+/// The error codes kafkit's own code compares with or reports, as the
+/// integers they are at the C boundary: each is librdkafka's
+/// `rd_kafka_resp_err_t` value (the same numbers as the generated
+/// `ErrorCode` table, which a unit test checks). Other modules take their
+/// codes from here instead of spelling out numbers.
+pub(crate) mod code {
+    use rdkafka_sys::bindings::rd_kafka_resp_err_t as E;
+
+    /// Success.
+    pub(crate) const NO_ERROR: i32 = E::RD_KAFKA_RESP_ERR_NO_ERROR as i32;
+    /// First of the codes raised inside librdkafka (exclusive).
+    pub(crate) const LOCAL_BEGIN: i32 = E::RD_KAFKA_RESP_ERR__BEGIN as i32;
+    /// Last of the codes raised inside librdkafka (exclusive).
+    pub(crate) const LOCAL_END: i32 = E::RD_KAFKA_RESP_ERR__END as i32;
+    /// The consumer reached the end of a partition.
+    pub(crate) const PARTITION_EOF: i32 = E::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32;
+    /// An invalid argument or configuration.
+    pub(crate) const INVALID_ARG: i32 = E::RD_KAFKA_RESP_ERR__INVALID_ARG as i32;
+    /// An operation timed out.
+    pub(crate) const TIMED_OUT: i32 = E::RD_KAFKA_RESP_ERR__TIMED_OUT as i32;
+    /// A rebalance assigns partitions.
+    pub(crate) const ASSIGN_PARTITIONS: i32 = E::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as i32;
+    /// No offset to commit.
+    pub(crate) const NO_OFFSET: i32 = E::RD_KAFKA_RESP_ERR__NO_OFFSET as i32;
+    /// The client is in a fatal error state.
+    pub(crate) const FATAL: i32 = E::RD_KAFKA_RESP_ERR__FATAL as i32;
 }
 
 /// `Ok` for code 0, otherwise the error with that code.
 pub(super) fn code_result(code: i32) -> Result<(), RawError> {
-    if code == 0 {
+    if code == code::NO_ERROR {
         Ok(())
     } else {
         Err(RawError::from_code(code))

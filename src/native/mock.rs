@@ -8,7 +8,7 @@ use rdkafka_sys::bindings as rd;
 use super::client::{ClientKind, NativeClient};
 use super::conf::NativeConf;
 use super::convert::{cstr_lossy, timeout_ms};
-use super::error::{code_result, rd_code, RawError};
+use super::error::{code, code_result, RawError};
 use super::ptr::NativePtr;
 use super::sys;
 
@@ -27,7 +27,7 @@ unsafe impl Sync for NativeMock {}
 fn c_string(s: &str) -> Result<CString, RawError> {
     CString::new(s).map_err(|_| RawError {
         message: format!("{s:?} contains a NUL byte"),
-        ..RawError::from_code(rd_code::INVALID_ARG)
+        ..RawError::from_code(code::INVALID_ARG)
     })
 }
 
@@ -38,7 +38,7 @@ impl NativeMock {
         let _ = conf.set("log_level", "3");
         let host = NativeClient::new(ClientKind::Producer, conf).map_err(|reason| RawError {
             message: format!("cannot create the mock cluster's host client: {reason}"),
-            ..RawError::from_code(rd_code::INVALID_ARG)
+            ..RawError::from_code(code::INVALID_ARG)
         })?;
         // SAFETY: the host handle is valid. A non-NULL result is a new
         // cluster that we own; it keeps its host, which is destroyed after it.
@@ -48,7 +48,7 @@ impl NativeMock {
         };
         let ptr = ptr.ok_or_else(|| RawError {
             message: format!("cannot create a mock cluster with {brokers} brokers"),
-            ..RawError::from_code(rd_code::INVALID_ARG)
+            ..RawError::from_code(code::INVALID_ARG)
         })?;
         Ok(NativeMock { ptr })
     }

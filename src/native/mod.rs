@@ -34,7 +34,7 @@ mod wake;
 pub(crate) use client::{ClientKind, NativeClient, LIVE_CLIENTS};
 pub(crate) use conf::NativeConf;
 pub(crate) use consumer::NativeGroupMetadata;
-pub(crate) use error::{error_table, RawError};
+pub(crate) use error::{code, error_table, RawError};
 pub(crate) use event::{DeliveryView, DrBuffer, NativeEvent};
 pub(crate) use message::NativeMessage;
 pub(crate) use mock::NativeMock;

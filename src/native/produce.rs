@@ -7,7 +7,7 @@ use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::client::NativeClient;
-use super::error::{last_error, rd_code, RawError};
+use super::error::{code, last_error, RawError};
 use super::ptr::NativePtr;
 use super::sys;
 use super::topic::{NativeTopic, PARTITION_UA};
@@ -107,7 +107,7 @@ impl NativeClient {
         // SAFETY: called right after the failing rd_kafka_produce on this
         // thread, as last_error requires.
         let code = unsafe { last_error() };
-        if code == rd_code::FATAL {
+        if code == code::FATAL {
             if let Some(fatal) = self.fatal_error() {
                 return Err(RawError {
                     message: format!(
@@ -120,7 +120,7 @@ impl NativeClient {
             }
         }
         Err(RawError {
-            fatal: code == rd_code::FATAL,
+            fatal: code == code::FATAL,
             ..RawError::from_code(code)
         })
     }

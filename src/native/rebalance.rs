@@ -15,12 +15,9 @@ use libc::{c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::conf::NativeConf;
-use super::error::{code_result, error_result, RawError};
+use super::error::{code, code_result, error_result, RawError};
 use super::sys;
 use super::tpl::{read_list, TplEntry};
-
-/// `RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS`.
-const ASSIGN_PARTITIONS: i32 = -175;
 
 /// What the consumer runs when the group assigns or revokes partitions.
 pub(crate) type RebalanceHook = Box<dyn Fn(&RebalanceCall<'_>) + Send + Sync>;
@@ -36,7 +33,7 @@ pub(crate) struct RebalanceCall<'a> {
 impl RebalanceCall<'_> {
     /// True when partitions are assigned, false when they are revoked.
     pub(crate) fn is_assign(&self) -> bool {
-        self.code == ASSIGN_PARTITIONS
+        self.code == code::ASSIGN_PARTITIONS
     }
 
     /// True when a revoked assignment was lost (the member was fenced or

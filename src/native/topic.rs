@@ -5,7 +5,7 @@ use std::ffi::CString;
 use rdkafka_sys::bindings as rd;
 
 use super::client::NativeClient;
-use super::error::{last_error, rd_code, RawError};
+use super::error::{code, last_error, RawError};
 use super::ptr::NativePtr;
 
 /// An owned reference to an `rd_kafka_topic_t`.
@@ -27,7 +27,7 @@ impl NativeClient {
     pub(crate) fn topic(&self, name: &str) -> Result<NativeTopic, RawError> {
         let name_c = CString::new(name).map_err(|_| RawError {
             message: format!("topic name {name:?} contains a NUL byte"),
-            ..RawError::from_code(rd_code::INVALID_ARG)
+            ..RawError::from_code(code::INVALID_ARG)
         })?;
         // SAFETY: handle and name are valid; NULL conf means defaults.
         let ptr =

@@ -7,7 +7,7 @@ use libc::{c_char, c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::convert::cstr_lossy;
-use super::error::{err_description, rd_code, RawError};
+use super::error::{code, err_description, RawError};
 use super::ptr::NativePtr;
 
 /// Mirror of `rd_kafka_topic_partition_t` with the error kept as an integer.
@@ -91,7 +91,7 @@ impl TopicPartitionList {
     ) -> Result<(), RawError> {
         let topic_c = CString::new(topic).map_err(|_| RawError {
             message: format!("topic name {topic:?} contains a NUL byte"),
-            ..RawError::from_code(rd_code::INVALID_ARG)
+            ..RawError::from_code(code::INVALID_ARG)
         })?;
         // SAFETY: list and name are valid; add copies the name and returns a
         // pointer to the new element inside the list.
