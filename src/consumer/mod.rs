@@ -28,7 +28,7 @@ use crate::statistics::Statistics;
 use crate::{Error, KafkaError};
 use commit::Commits;
 
-/// What the consumer's dispatcher thread and its messages share: the client.
+/// What the consumer's dispatcher thread and its handles share: the client.
 pub(crate) struct Shared {
     core: ClientCore,
     stop: AtomicBool,
@@ -77,8 +77,8 @@ impl Wakers {
 
 /// The state behind every handle of one consumer.
 struct Inner {
-    // Field order is drop order: the consumer queue reference is released
-    // before the client (which messages may keep alive longer).
+    /// The consumer queue, with the hook that wakes streams (it keeps the
+    /// client alive, as messages do).
     queue: WakingQueue,
     shared: Arc<Shared>,
     wakers: Arc<Wakers>,
@@ -496,7 +496,7 @@ impl Consumer {
     fn wrap(&self, msg: NativeMessage) -> Result<Message, Error> {
         let code = msg.err();
         if code == 0 {
-            return Ok(Message::new(msg, self.inner.shared.clone()));
+            return Ok(Message::new(msg));
         }
         if code == code::PARTITION_EOF {
             return Err(Error::PartitionEof {

@@ -5,7 +5,7 @@
 
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use libc::c_char;
@@ -28,8 +28,21 @@ pub(crate) enum ClientKind {
 /// Number of librdkafka client instances alive in this process.
 pub(crate) static LIVE_CLIENTS: AtomicUsize = AtomicUsize::new(0);
 
-/// An owned `rd_kafka_t`.
+/// A client instance (`rd_kafka_t`).
+///
+/// The handle is shared: every queue, topic, event and message made from it
+/// holds a reference (see [`ClientRef`]), and the handle is destroyed when
+/// the last of them and this value are gone, whatever order they go in.
 pub(crate) struct NativeClient {
+    handle: ClientRef,
+}
+
+/// What a handle made from a client holds to keep the client alive.
+pub(crate) type ClientRef = Arc<ClientHandle>;
+
+/// The owner of an `rd_kafka_t`, shared by a [`NativeClient`] and everything
+/// made from it.
+pub(crate) struct ClientHandle {
     /// The handle and what goes with it; taken once, by Drop.
     teardown: ManuallyDrop<Teardown>,
     /// Destroy on a background thread (see `destroy_in_background`).
@@ -37,10 +50,17 @@ pub(crate) struct NativeClient {
 }
 
 // SAFETY: librdkafka documents rd_kafka_t as thread safe: every public API on
-// a client instance may be called from any thread concurrently.
-unsafe impl Send for NativeClient {}
+// a client instance may be called from any thread concurrently. The hook is
+// Send + Sync.
+unsafe impl Send for ClientHandle {}
 // SAFETY: see Send above.
-unsafe impl Sync for NativeClient {}
+unsafe impl Sync for ClientHandle {}
+
+impl ClientHandle {
+    pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_t {
+        self.teardown.rk.as_ptr()
+    }
+}
 
 impl NativeClient {
     /// Creates a client from `conf` (consumed in every case).
@@ -73,8 +93,10 @@ impl NativeClient {
             Some(rk) => {
                 LIVE_CLIENTS.fetch_add(1, Ordering::Relaxed);
                 Ok(NativeClient {
-                    teardown: ManuallyDrop::new(Teardown { rk, rebalance }),
-                    detach: AtomicBool::new(false),
+                    handle: Arc::new(ClientHandle {
+                        teardown: ManuallyDrop::new(Teardown { rk, rebalance }),
+                        detach: AtomicBool::new(false),
+                    }),
                 })
             }
             None => {
@@ -90,7 +112,12 @@ impl NativeClient {
     }
 
     pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_t {
-        self.teardown.rk.as_ptr()
+        self.handle.as_ptr()
+    }
+
+    /// The shared handle, for what is made from the client to hold.
+    pub(super) fn handle(&self) -> &ClientRef {
+        &self.handle
     }
 
     /// Makes the final drop hand the handle to a new thread to destroy, so
@@ -98,12 +125,12 @@ impl NativeClient {
     /// (brokers gone): librdkafka's destroy then waits for its group
     /// handler to give up, which can take seconds.
     pub(crate) fn destroy_in_background(&self) {
-        self.detach.store(true, Ordering::Release);
+        self.handle.detach.store(true, Ordering::Release);
     }
 
     /// The rebalance hook the client was created with.
     pub(super) fn rebalance_hook(&self) -> Option<&RebalanceHook> {
-        self.teardown.rebalance.as_deref()
+        self.handle.teardown.rebalance.as_deref()
     }
 
     /// The client's instance name ("rdkafka#producer-1").
@@ -156,7 +183,9 @@ impl NativeClient {
     }
 }
 
-impl Drop for NativeClient {
+impl Drop for ClientHandle {
+    /// Runs when the last reference goes: destroys the handle here or, after
+    /// `destroy_in_background`, on a new thread.
     fn drop(&mut self) {
         // SAFETY: the only place that takes the teardown, and self is not
         // used after it.
@@ -207,5 +236,53 @@ impl Teardown {
         drop(rk);
         drop(rebalance);
         LIVE_CLIENTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{ClientKind, NativeClient};
+    use crate::native::NativeConf;
+
+    fn quiet_conf() -> NativeConf {
+        let mut conf = NativeConf::new();
+        let _ = conf.set("log_level", "0");
+        conf
+    }
+
+    #[test]
+    fn what_is_made_from_a_client_keeps_it_alive_in_any_drop_order() {
+        let Ok(client) = NativeClient::new(ClientKind::Producer, quiet_conf()) else {
+            panic!("cannot create a client");
+        };
+        let alive = Arc::downgrade(client.handle());
+        let queue = client.main_queue();
+        let topic = client.topic("kept");
+        assert!(topic.is_ok());
+        drop(client);
+        // The queue is still usable without the client.
+        queue.wake();
+        let _ = queue.poll(Duration::ZERO);
+        assert!(alive.upgrade().is_some(), "dropped with a queue left");
+        drop(queue);
+        assert!(alive.upgrade().is_some(), "dropped with a topic left");
+        drop(topic);
+        assert!(alive.upgrade().is_none(), "kept after its last handle");
+    }
+
+    #[test]
+    fn a_client_destroyed_in_the_background_goes_with_its_last_handle() {
+        let Ok(client) = NativeClient::new(ClientKind::Producer, quiet_conf()) else {
+            panic!("cannot create a client");
+        };
+        let alive = Arc::downgrade(client.handle());
+        let queue = client.main_queue();
+        client.destroy_in_background();
+        drop(client);
+        drop(queue);
+        assert!(alive.upgrade().is_none());
     }
 }

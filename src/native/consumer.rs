@@ -126,9 +126,12 @@ impl NativeClient {
 
     /// Polls the consumer queue for one message or consumer error.
     pub(crate) fn consumer_poll(&self, timeout: Duration) -> Option<NativeMessage> {
-        // SAFETY: the handle is a consumer; a non-NULL return is owned.
-        let msg = unsafe { rd::rd_kafka_consumer_poll(self.as_ptr(), timeout_ms(timeout)) };
-        NativeMessage::from_raw(msg)
+        // SAFETY: the handle is a consumer; the result is NULL or an owned
+        // message of this client.
+        unsafe {
+            let msg = rd::rd_kafka_consumer_poll(self.as_ptr(), timeout_ms(timeout));
+            NativeMessage::from_raw(msg, self.handle())
+        }
     }
 
     /// Reads up to `max` messages from `queue`, waiting at most `timeout`
@@ -173,7 +176,9 @@ impl NativeClient {
             // Should `each` read again on this thread, that call finds the
             // buffer borrowed and uses its own.
             for &m in &buf[..n] {
-                if let Some(m) = NativeMessage::from_raw(m) {
+                // SAFETY: an owned message, read from a queue of the client
+                // that the queue keeps.
+                if let Some(m) = unsafe { NativeMessage::from_raw(m, queue.ptr.keep()) } {
                     each(m);
                 }
             }

@@ -5,6 +5,7 @@ use std::ptr::NonNull;
 use libc::c_char;
 use rdkafka_sys::bindings as rd;
 
+use super::client::ClientRef;
 use super::convert::cstr_lossy;
 use super::error::err_description;
 use super::message::{bytes, header_at};
@@ -14,7 +15,7 @@ use super::tpl::{read_list, TplEntry};
 
 /// An owned `rd_kafka_event_t`.
 pub(crate) struct NativeEvent {
-    pub(super) ptr: NativePtr<rd::rd_kafka_event_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_event_t, ClientRef>,
 }
 
 // SAFETY: an event is owned by whoever polled it and may be moved between

@@ -6,13 +6,15 @@ use std::sync::OnceLock;
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
+use super::client::ClientRef;
 use super::error::err_description;
 use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
 
-/// An owned `rd_kafka_message_t` returned by a consumer poll.
+/// An owned `rd_kafka_message_t` returned by a consumer poll, which keeps
+/// its client alive: the message may outlive every other handle.
 pub(crate) struct NativeMessage {
-    pub(super) ptr: NativePtr<rd::rd_kafka_message_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_message_t, ClientRef>,
     /// The parsed header list (a pointer owned by the message), read once.
     headers: OnceLock<usize>,
 }
@@ -25,9 +27,19 @@ unsafe impl Send for NativeMessage {}
 unsafe impl Sync for NativeMessage {}
 
 impl NativeMessage {
-    pub(crate) fn from_raw(ptr: *mut rd::rd_kafka_message_t) -> Option<Self> {
-        // SAFETY: the callers pass NULL or a message that they own.
-        unsafe { NativePtr::from_raw(ptr, ()) }.map(|ptr| NativeMessage {
+    /// Takes a message that `client` returned.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or a message of `client` that the caller owns.
+    pub(super) unsafe fn from_raw(
+        ptr: *mut rd::rd_kafka_message_t,
+        client: &ClientRef,
+    ) -> Option<Self> {
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: an owned message per the contract, which keeps its client.
+        unsafe { NativePtr::from_raw(ptr, client.clone()) }.map(|ptr| NativeMessage {
             ptr,
             headers: OnceLock::new(),
         })

@@ -38,7 +38,6 @@ pub(crate) struct NativePtr<T: Destroy, K = ()> {
     ptr: NonNull<T>,
     /// Released after the object is destroyed (by the drop glue that runs
     /// once `Drop::drop` below has returned).
-    #[allow(dead_code)] // held only to be dropped
     keep: K,
 }
 
@@ -57,6 +56,11 @@ impl<T: Destroy, K> NativePtr<T, K> {
     /// The raw pointer, for passing to librdkafka; it stays owned by `self`.
     pub(crate) fn as_ptr(&self) -> *mut T {
         self.ptr.as_ptr()
+    }
+
+    /// What the object keeps alive.
+    pub(crate) fn keep(&self) -> &K {
+        &self.keep
     }
 }
 

@@ -4,13 +4,14 @@ use std::ffi::CString;
 
 use rdkafka_sys::bindings as rd;
 
-use super::client::NativeClient;
+use super::client::{ClientRef, NativeClient};
 use super::error::{code, last_error, RawError};
 use super::ptr::NativePtr;
 
-/// An owned reference to an `rd_kafka_topic_t`.
+/// An owned reference to an `rd_kafka_topic_t`, which keeps its client
+/// alive.
 pub(crate) struct NativeTopic {
-    pub(super) ptr: NativePtr<rd::rd_kafka_topic_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_topic_t, ClientRef>,
 }
 
 // SAFETY: topic handles are reference counted and documented as usable from
@@ -32,8 +33,9 @@ impl NativeClient {
         // SAFETY: handle and name are valid; NULL conf means defaults.
         let ptr =
             unsafe { rd::rd_kafka_topic_new(self.as_ptr(), name_c.as_ptr(), std::ptr::null_mut()) };
-        // SAFETY: a non-NULL result is a new topic reference that we own.
-        match unsafe { NativePtr::from_raw(ptr, ()) } {
+        // SAFETY: a non-NULL result is a new topic reference that we own; it
+        // keeps its client.
+        match unsafe { NativePtr::from_raw(ptr, self.handle().clone()) } {
             Some(ptr) => Ok(NativeTopic { ptr }),
             None => {
                 // SAFETY: called right after the failing rd_kafka_topic_new on

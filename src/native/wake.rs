@@ -21,7 +21,8 @@ pub(crate) type WakeHook = Box<dyn Fn() + Send + Sync>;
 /// A queue reference with a wake-up hook installed.
 pub(crate) struct WakingQueue {
     queue: NativeQueue,
-    hook: Box<WakeHook>,
+    /// Read only by the trampoline, through the opaque.
+    _hook: Box<WakeHook>,
 }
 
 unsafe extern "C" fn wake_trampoline(_rk: *mut rd::rd_kafka_t, opaque: *mut c_void) {
@@ -49,7 +50,7 @@ impl WakingQueue {
                 &*hook as *const WakeHook as *mut c_void,
             )
         };
-        WakingQueue { queue, hook }
+        WakingQueue { queue, _hook: hook }
     }
 
     pub(crate) fn queue(&self) -> &NativeQueue {
@@ -64,7 +65,7 @@ impl Drop for WakingQueue {
         unsafe {
             rd::rd_kafka_queue_cb_event_enable(self.queue.ptr.as_ptr(), None, std::ptr::null_mut())
         };
-        // Fields drop after this: the hook, then the queue reference.
-        let _ = &self.hook;
+        // The hook box and the queue reference are dropped after this
+        // returns, in either order: nothing calls the hook any more.
     }
 }
