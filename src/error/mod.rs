@@ -272,6 +272,7 @@ mod tests {
             (code::INVALID_ARG, ErrorCode::InvalidArg),
             (code::TIMED_OUT, ErrorCode::TimedOut),
             (code::ASSIGN_PARTITIONS, ErrorCode::AssignPartitions),
+            (code::STATE, ErrorCode::State),
             (code::NO_OFFSET, ErrorCode::NoOffset),
             (code::FATAL, ErrorCode::Fatal),
         ];

@@ -12,7 +12,7 @@ use libc::c_char;
 use rdkafka_sys::bindings as rd;
 
 use super::conf::NativeConf;
-use super::convert::{cstr_lossy, timeout_ms};
+use super::convert::{buf_text, cstr_lossy, timeout_ms};
 use super::error::{code, code_result, RawError};
 use super::ptr::NativePtr;
 use super::rebalance::RebalanceHook;
@@ -84,13 +84,15 @@ impl NativeClient {
             ClientKind::Consumer => rd::rd_kafka_type_t::RD_KAFKA_CONSUMER,
         };
         let mut errstr = [0 as c_char; 512];
-        let raw_conf = conf.into_raw();
-        // SAFETY: raw_conf is a valid owned conf; rd_kafka_new takes ownership
-        // on success; errstr is valid for its length.
-        let ptr = unsafe { rd::rd_kafka_new(ty, raw_conf, errstr.as_mut_ptr(), errstr.len()) };
+        // SAFETY: the conf is valid and owned; errstr is valid for its
+        // length.
+        let ptr =
+            unsafe { rd::rd_kafka_new(ty, conf.ptr.as_ptr(), errstr.as_mut_ptr(), errstr.len()) };
         // SAFETY: a non-NULL result is a new client that we own.
         match unsafe { NativePtr::from_raw(ptr, ()) } {
             Some(rk) => {
+                // On success rd_kafka_new took the conf over.
+                conf.into_raw();
                 LIVE_CLIENTS.fetch_add(1, Ordering::Relaxed);
                 Ok(NativeClient {
                     handle: Arc::new(ClientHandle {
@@ -99,15 +101,8 @@ impl NativeClient {
                     }),
                 })
             }
-            None => {
-                // SAFETY: on failure the conf is still ours to destroy, and
-                // errstr has been NUL-terminated by librdkafka.
-                let reason = unsafe {
-                    rd::rd_kafka_conf_destroy(raw_conf);
-                    cstr_lossy(errstr.as_ptr())
-                };
-                Err(reason)
-            }
+            // On failure the conf is still ours, and is dropped.
+            None => Err(buf_text(&errstr)),
         }
     }
 
@@ -174,8 +169,7 @@ impl NativeClient {
         }
         Some(RawError {
             code,
-            // SAFETY: NUL-terminated by librdkafka within its size.
-            message: unsafe { cstr_lossy(errstr.as_ptr()) },
+            message: buf_text(&errstr),
             fatal: true,
             retriable: false,
             txn_requires_abort: false,

@@ -5,6 +5,7 @@ use std::ffi::CString;
 use libc::c_char;
 use rdkafka_sys::bindings as rd;
 
+use super::convert::buf_text;
 use super::ptr::NativePtr;
 use super::sys;
 
@@ -54,8 +55,7 @@ impl NativeConf {
         if res == 0 {
             Ok(())
         } else {
-            // SAFETY: librdkafka NUL-terminates errstr within its size.
-            let reason = unsafe { super::convert::cstr_lossy(errstr.as_ptr()) };
+            let reason = buf_text(&errstr);
             Err(if reason.is_empty() {
                 format!("rejected by librdkafka (code {res})")
             } else {
@@ -79,8 +79,9 @@ impl NativeConf {
         }
     }
 
-    /// Gives up ownership (rd_kafka_new takes the conf on success).
-    pub(crate) fn into_raw(self) -> *mut rd::rd_kafka_conf_t {
+    /// Gives up ownership, once librdkafka has taken the conf over (as a
+    /// successful rd_kafka_new does).
+    pub(super) fn into_raw(self) -> *mut rd::rd_kafka_conf_t {
         self.ptr.into_raw()
     }
 }

@@ -99,6 +99,9 @@ pub(crate) mod code {
     pub(crate) const TIMED_OUT: i32 = E::RD_KAFKA_RESP_ERR__TIMED_OUT as i32;
     /// A rebalance assigns partitions.
     pub(crate) const ASSIGN_PARTITIONS: i32 = E::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as i32;
+    /// An operation in the wrong state (such as an eager assign in a
+    /// cooperative group).
+    pub(crate) const STATE: i32 = E::RD_KAFKA_RESP_ERR__STATE as i32;
     /// No offset to commit.
     pub(crate) const NO_OFFSET: i32 = E::RD_KAFKA_RESP_ERR__NO_OFFSET as i32;
     /// The client is in a fatal error state.

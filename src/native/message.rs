@@ -1,13 +1,13 @@
 //! `rd_kafka_message_t` owned by the application (consumed messages).
 
-use std::ffi::CStr;
 use std::sync::OnceLock;
 
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::client::ClientRef;
-use super::error::err_description;
+use super::convert::cstr_str;
+use super::error::{code, err_description};
 use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
 
@@ -78,9 +78,9 @@ impl NativeMessage {
             return "";
         }
         // SAFETY: the topic handle is referenced by the message and lives at
-        // least as long as it; its name is NUL-terminated and immutable.
-        let name = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(rkt)) };
-        name.to_str().unwrap_or("")
+        // least as long as it; its name is NULL or NUL-terminated and
+        // immutable.
+        unsafe { cstr_str(rd::rd_kafka_topic_name(rkt)) }
     }
 
     pub(crate) fn partition(&self) -> i32 {
@@ -167,11 +167,11 @@ pub(super) unsafe fn header_at<'a>(
     // SAFETY: the list is valid (caller's contract); the out-pointers
     // receive pointers into the list's memory, valid for 'a.
     let code = unsafe { sys::rd_kafka_header_get_all(list, idx, &mut name, &mut value, &mut size) };
-    if code != 0 || name.is_null() {
+    if code != code::NO_ERROR || name.is_null() {
         return None;
     }
     // SAFETY: header names are NUL-terminated and live with the list.
-    let name = unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("");
+    let name = unsafe { cstr_str(name) };
     Some((name, bytes(value as *mut c_void, size)))
 }
 

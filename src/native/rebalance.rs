@@ -15,6 +15,7 @@ use libc::{c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::conf::NativeConf;
+use super::convert::cstr_borrowed;
 use super::error::{code, code_result, error_result, RawError};
 use super::sys;
 use super::tpl::{read_list, TplEntry};
@@ -56,23 +57,46 @@ impl RebalanceCall<'_> {
         if self.applied.replace(true) {
             return Ok(());
         }
-        // SAFETY: rk is valid; the protocol name is a static string.
-        let protocol = unsafe { CStr::from_ptr(rd::rd_kafka_rebalance_protocol(self.rk)) };
-        let cooperative = protocol.to_bytes() == b"COOPERATIVE";
+        // SAFETY: rk is valid; the result is NULL (the group handler could
+        // not be asked, as while the consumer closes, or there is none) or a
+        // static string.
+        let protocol = unsafe { cstr_borrowed(rd::rd_kafka_rebalance_protocol(self.rk)) };
+        match protocol.map(CStr::to_bytes) {
+            Some(b"COOPERATIVE") => self.apply_incremental(),
+            Some(_) => self.apply_eager(),
+            // Unknown: the group accepts one form and rejects the other with
+            // _STATE, changing nothing. A terminating group takes the eager
+            // form whatever its protocol, so that goes first.
+            None => match self.apply_eager() {
+                Err(e) if e.code == code::STATE => self.apply_incremental(),
+                other => other,
+            },
+        }
+    }
+
+    /// Applies the rebalance with `rd_kafka_assign` (eager protocols).
+    fn apply_eager(&self) -> Result<(), RawError> {
+        let partitions = if self.is_assign() {
+            self.partitions as *const _
+        } else {
+            std::ptr::null()
+        };
         // SAFETY: rk and the partition list are valid for the callback;
         // librdkafka copies the list.
+        code_result(unsafe { sys::rd_kafka_assign(self.rk, partitions) })
+    }
+
+    /// Applies the rebalance with the incremental calls (the cooperative
+    /// protocol).
+    fn apply_incremental(&self) -> Result<(), RawError> {
+        // SAFETY: rk and the partition list are valid for the callback;
+        // librdkafka copies the list; the result is NULL or an owned error.
         unsafe {
-            if cooperative {
-                error_result(if self.is_assign() {
-                    rd::rd_kafka_incremental_assign(self.rk, self.partitions)
-                } else {
-                    rd::rd_kafka_incremental_unassign(self.rk, self.partitions)
-                })
-            } else if self.is_assign() {
-                code_result(sys::rd_kafka_assign(self.rk, self.partitions))
+            error_result(if self.is_assign() {
+                rd::rd_kafka_incremental_assign(self.rk, self.partitions)
             } else {
-                code_result(sys::rd_kafka_assign(self.rk, std::ptr::null()))
-            }
+                rd::rd_kafka_incremental_unassign(self.rk, self.partitions)
+            })
         }
     }
 }
@@ -156,5 +180,49 @@ impl NativeConf {
                 hook as *const RebalanceHook as *mut c_void,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use rdkafka_sys::bindings as rd;
+
+    use super::RebalanceCall;
+    use crate::native::error::code;
+    use crate::native::{ClientKind, NativeClient, NativeConf, TopicPartitionList};
+
+    /// A consumer without a group: librdkafka has no group handler to ask
+    /// for the rebalance protocol.
+    fn groupless_consumer() -> NativeClient {
+        let mut conf = NativeConf::new();
+        let _ = conf.set("log_level", "0");
+        match NativeClient::new(ClientKind::Consumer, conf) {
+            Ok(client) => client,
+            Err(e) => panic!("cannot create a consumer: {e}"),
+        }
+    }
+
+    #[test]
+    fn applying_without_a_known_protocol_fails_cleanly() {
+        let client = groupless_consumer();
+        // SAFETY: the client is valid.
+        let protocol = unsafe { rd::rd_kafka_rebalance_protocol(client.as_ptr()) };
+        assert!(
+            protocol.is_null(),
+            "the test needs librdkafka to return NULL"
+        );
+        let list = TopicPartitionList::new(0);
+        let applied = Cell::new(false);
+        let call = RebalanceCall {
+            rk: client.as_ptr(),
+            code: code::ASSIGN_PARTITIONS,
+            partitions: list.as_ptr(),
+            applied: &applied,
+        };
+        let result = call.apply();
+        assert!(result.is_err(), "a consumer without a group cannot assign");
+        assert!(call.apply().is_ok(), "only the first call has an effect");
     }
 }
