@@ -29,6 +29,7 @@ mod rebalance;
 mod sys;
 mod topic;
 mod tpl;
+mod trampoline;
 mod wake;
 
 pub(crate) use client::{ClientKind, NativeClient, LIVE_CLIENTS};

@@ -5,11 +5,11 @@
 //! `rd_kafka_consume_batch_queue`.
 //!
 //! The trampoline casts its opaque to a shared reference (never `&mut`) and
-//! runs the Rust side under `catch_unwind`, so no panic unwinds into C.
+//! runs its whole body under `catch_unwind` (see `trampoline`), so no panic
+//! unwinds into C.
 
 use std::cell::Cell;
 use std::ffi::CStr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use libc::{c_int, c_void};
 use rdkafka_sys::bindings as rd;
@@ -19,6 +19,7 @@ use super::convert::cstr_borrowed;
 use super::error::{code, code_result, error_result, RawError};
 use super::sys;
 use super::tpl::{read_list, TplEntry};
+use super::trampoline::{no_unwind, panicked};
 
 /// What the consumer runs when the group assigns or revokes partitions.
 pub(crate) type RebalanceHook = Box<dyn Fn(&RebalanceCall<'_>) + Send + Sync>;
@@ -115,10 +116,13 @@ fn run_rebalance(
         partitions,
         applied: &applied,
     };
-    if catch_unwind(AssertUnwindSafe(|| hook(&call))).is_err() {
+    let hook_panicked = panicked(|| hook(&call));
+    // Applied before anything is logged, which could panic.
+    let applied = call.apply();
+    if hook_panicked {
         tracing::error!("the rebalance handler panicked; the rebalance is applied anyway");
     }
-    if let Err(e) = call.apply() {
+    if let Err(e) = applied {
         tracing::warn!("applying a rebalance failed: {}", e.message);
     }
 }
@@ -157,14 +161,16 @@ unsafe extern "C" fn rebalance_trampoline(
     partitions: *mut rd::rd_kafka_topic_partition_list_t,
     opaque: *mut c_void,
 ) {
-    if opaque.is_null() {
-        return;
-    }
-    // SAFETY: the opaque is the Box<RebalanceHook> owned by the NativeClient,
-    // which frees it only after rd_kafka_destroy has returned, and it is only
-    // ever read through a shared reference.
-    let hook = unsafe { &*(opaque as *const RebalanceHook) };
-    run_rebalance(hook, rk, code, partitions);
+    no_unwind("the rebalance callback", || {
+        if opaque.is_null() {
+            return;
+        }
+        // SAFETY: the opaque is the Box<RebalanceHook> owned by the client's
+        // handle, which frees it only after rd_kafka_destroy has returned,
+        // and it is only ever read through a shared reference.
+        let hook = unsafe { &*(opaque as *const RebalanceHook) };
+        run_rebalance(hook, rk, code, partitions);
+    });
 }
 
 impl NativeConf {
@@ -189,8 +195,11 @@ mod tests {
 
     use rdkafka_sys::bindings as rd;
 
-    use super::RebalanceCall;
+    use libc::c_void;
+
+    use super::{rebalance_trampoline, RebalanceCall, RebalanceHook};
     use crate::native::error::code;
+    use crate::native::trampoline::test_support::with_panicking_logs;
     use crate::native::{ClientKind, NativeClient, NativeConf, TopicPartitionList};
 
     /// A consumer without a group: librdkafka has no group handler to ask
@@ -202,6 +211,26 @@ mod tests {
             Ok(client) => client,
             Err(e) => panic!("cannot create a consumer: {e}"),
         }
+    }
+
+    #[test]
+    fn no_panic_leaves_the_trampoline_even_one_while_logging() {
+        let client = groupless_consumer();
+        let list = TopicPartitionList::new(0);
+        let hook: RebalanceHook = Box::new(|_| panic!("the handler panics"));
+        with_panicking_logs(|| {
+            // SAFETY: a valid consumer and list; the opaque points to a
+            // RebalanceHook that outlives the call. A panic unwinding out of
+            // the trampoline would abort this test.
+            unsafe {
+                rebalance_trampoline(
+                    client.as_ptr(),
+                    code::ASSIGN_PARTITIONS,
+                    list.as_ptr(),
+                    &hook as *const RebalanceHook as *mut c_void,
+                )
+            }
+        });
     }
 
     #[test]
