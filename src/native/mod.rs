@@ -1,18 +1,24 @@
 //! The native layer: the only module of kafkit that contains `unsafe`.
 //!
 //! Every librdkafka handle is owned through one generic type,
-//! [`ptr::NativePtr`] (a `NonNull` plus the C function that destroys it),
-//! which has the layer's one `Drop` for C handles. Integer codes coming
-//! from C stay integers until the safe layer converts them with a complete
-//! match. No Rust code is ever called from a C stack frame: librdkafka's event
-//! API hands everything (delivery reports, logs, errors, statistics) to Rust
-//! threads that poll a queue.
-
+//! `ptr::NativePtr` (a `NonNull` plus the C function that destroys it),
+//! which has the layer's one `Drop` for C handles. A handle made from a
+//! client (queue, topic, event, message) holds a reference to the client's
+//! handle, which is destroyed when the last of them goes. Integer codes
+//! coming from C stay integers until the safe layer converts them with a
+//! complete match; the ones kafkit's code names are in `code`.
+//!
+//! librdkafka's event API hands delivery reports, logs, errors and
+//! statistics to Rust threads that poll a queue. Rust runs under a C stack
+//! frame only in two trampolines, the queue wake-up hook (`wake`) and the
+//! rebalance callback (`rebalance`), each wholly under `catch_unwind`.
 //!
 //! Modules depend on each other in one direction only: the building blocks
-//! (`ptr`, `sys`, `convert`, `error`) on nothing, `client` on those and
-//! `conf`/`rebalance`, and the files that add calls to a client (`queue`,
-//! `topic`, `produce`, `consumer`) on `client`. This file only re-exports.
+//! (`ptr`, `sys`, `convert`, `error`, `trampoline`) on nothing else, `client`
+//! on those and on `conf` and `rebalance`, and the files that add calls to a
+//! client (`queue`, `topic`, `produce`, `consumer`) on `client`. This file
+//! declares and re-exports them; it holds only the event type constants and
+//! the version.
 
 mod client;
 mod conf;
