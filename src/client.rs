@@ -27,7 +27,8 @@ pub(crate) struct Handlers {
 
 /// The librdkafka client and what every client type needs around it.
 pub(crate) struct ClientCore {
-    // Field order: the queue reference is released before the client.
+    /// The main queue (it keeps the client alive, so the two may drop in
+    /// any order).
     pub(crate) main_queue: NativeQueue,
     pub(crate) native: NativeClient,
     handlers: Handlers,

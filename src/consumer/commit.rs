@@ -9,13 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use super::PartitionOffset;
+use crate::native::code::NO_OFFSET;
 use crate::native::{NativeEvent, RawError};
 use crate::Error;
-
-/// `RD_KAFKA_RESP_ERR__NO_OFFSET`: nothing to commit.
-pub(super) const NO_OFFSET: i32 = -168;
-/// `RD_KAFKA_RESP_ERR__TIMED_OUT`.
-pub(super) const TIMED_OUT: i32 = -185;
 
 type Outcome = Result<Vec<PartitionOffset>, Error>;
 

@@ -1,7 +1,5 @@
 //! [`Message`]: an owned, zero-copy consumed message.
 
-use std::sync::Arc;
-
 use serde::de::DeserializeOwned;
 
 use crate::native::NativeMessage;
@@ -10,21 +8,16 @@ use crate::Error;
 
 /// A consumed message.
 ///
-/// It owns librdkafka's message (no payload byte is copied) and keeps the
+/// It owns librdkafka's message (no payload byte is copied), which keeps the
 /// consumer's client alive, so it is `'static`, `Send` and `Sync`: it can be
 /// moved into tasks, kept in batches, and outlive the consumer handle.
 pub struct Message {
-    // Field order: the message is destroyed before the client reference.
     native: NativeMessage,
-    _client: Arc<dyn Send + Sync>,
 }
 
 impl Message {
-    pub(crate) fn new(native: NativeMessage, client: Arc<dyn Send + Sync>) -> Self {
-        Message {
-            native,
-            _client: client,
-        }
+    pub(crate) fn new(native: NativeMessage) -> Self {
+        Message { native }
     }
 
     pub(crate) fn native(&self) -> &NativeMessage {

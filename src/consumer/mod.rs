@@ -21,17 +21,14 @@ pub use types::{
 use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
-    event_type, ClientKind, NativeEvent, NativeMessage, RawError, RebalanceCall, RebalanceHook,
-    TopicPartitionList, WakingQueue,
+    code, event_type, ClientKind, NativeEvent, NativeMessage, RawError, RebalanceCall,
+    RebalanceHook, TopicPartitionList, WakingQueue,
 };
 use crate::statistics::Statistics;
 use crate::{Error, KafkaError};
 use commit::Commits;
 
-/// `RD_KAFKA_RESP_ERR__PARTITION_EOF`.
-const PARTITION_EOF: i32 = -191;
-
-/// What the consumer's dispatcher thread and its messages share: the client.
+/// What the consumer's dispatcher thread and its handles share: the client.
 pub(crate) struct Shared {
     core: ClientCore,
     stop: AtomicBool,
@@ -80,8 +77,8 @@ impl Wakers {
 
 /// The state behind every handle of one consumer.
 struct Inner {
-    // Field order is drop order: the consumer queue reference is released
-    // before the client (which messages may keep alive longer).
+    /// The consumer queue, with the hook that wakes streams (it keeps the
+    /// client alive, as messages do).
     queue: WakingQueue,
     shared: Arc<Shared>,
     wakers: Arc<Wakers>,
@@ -499,9 +496,9 @@ impl Consumer {
     fn wrap(&self, msg: NativeMessage) -> Result<Message, Error> {
         let code = msg.err();
         if code == 0 {
-            return Ok(Message::new(msg, self.inner.shared.clone()));
+            return Ok(Message::new(msg));
         }
-        if code == PARTITION_EOF {
+        if code == code::PARTITION_EOF {
             return Err(Error::PartitionEof {
                 topic: msg.topic().to_string(),
                 partition: msg.partition(),
@@ -607,7 +604,7 @@ impl Consumer {
     pub fn commit(&self) -> Result<(), Error> {
         self.check_open()?;
         match self.native().commit_sync(None) {
-            Err(e) if e.code == commit::NO_OFFSET => Ok(()),
+            Err(e) if e.code == code::NO_OFFSET => Ok(()),
             other => other.map_err(kafka("commit")),
         }
     }
@@ -932,7 +929,7 @@ impl Consumer {
                             "leaving the group did not finish within {bound:?} \
                              (kafkit.close.timeout.ms)"
                         ),
-                        ..RawError::from_code(commit::TIMED_OUT)
+                        ..RawError::from_code(code::TIMED_OUT)
                     },
                 )));
             }

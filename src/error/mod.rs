@@ -64,7 +64,8 @@ include!("codes.rs");
 impl ErrorCode {
     /// True for codes raised inside librdkafka rather than by a broker.
     pub fn is_local(self) -> bool {
-        self.raw() < 0 && self.raw() > -1000 && self.raw() != -1
+        let raw = self.raw();
+        native::code::LOCAL_BEGIN < raw && raw < native::code::LOCAL_END
     }
 }
 
@@ -318,4 +319,45 @@ impl Error {
 #[doc(hidden)]
 pub fn __librdkafka_error_table() -> Vec<(i32, String, String)> {
     native::error_table()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+    use crate::native::code;
+
+    #[test]
+    fn named_codes_are_the_table_codes() {
+        let pairs = [
+            (code::NO_ERROR, ErrorCode::NoError),
+            (code::PARTITION_EOF, ErrorCode::PartitionEof),
+            (code::INVALID_ARG, ErrorCode::InvalidArg),
+            (code::TIMED_OUT, ErrorCode::TimedOut),
+            (code::ASSIGN_PARTITIONS, ErrorCode::AssignPartitions),
+            (code::STATE, ErrorCode::State),
+            (code::NO_OFFSET, ErrorCode::NoOffset),
+            (code::FATAL, ErrorCode::Fatal),
+        ];
+        for (raw, named) in pairs {
+            assert_eq!(ErrorCode::from_raw(raw), named, "code {raw}");
+        }
+    }
+
+    #[test]
+    fn local_codes_are_the_ones_librdkafka_names_with_an_underscore() {
+        for (raw, name, _) in crate::native::error_table() {
+            if name == "_BEGIN" || name == "_END" {
+                continue; // the range markers themselves
+            }
+            assert_eq!(
+                ErrorCode::from_raw(raw).is_local(),
+                name.starts_with('_'),
+                "{name} ({raw})"
+            );
+        }
+        // Outside librdkafka's range for its own codes, a code is not local.
+        assert!(!ErrorCode::from_raw(-500).is_local());
+        assert!(!ErrorCode::from_raw(-1).is_local());
+        assert!(!ErrorCode::from_raw(-50).is_local());
+    }
 }

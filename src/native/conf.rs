@@ -1,16 +1,17 @@
 //! `rd_kafka_conf_t`: an owned configuration object.
 
 use std::ffi::CString;
-use std::ptr::NonNull;
 
 use libc::c_char;
 use rdkafka_sys::bindings as rd;
 
+use super::convert::buf_text;
+use super::ptr::NativePtr;
 use super::sys;
 
 /// An owned `rd_kafka_conf_t`.
 pub(crate) struct NativeConf {
-    pub(super) ptr: NonNull<rd::rd_kafka_conf_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_conf_t>,
 }
 
 // SAFETY: a conf object is plain data owned by this value; librdkafka does not
@@ -23,12 +24,13 @@ unsafe impl Sync for NativeConf {}
 impl NativeConf {
     /// A configuration with librdkafka's defaults.
     pub(crate) fn new() -> Self {
-        // SAFETY: rd_kafka_conf_new has no preconditions.
-        let ptr = unsafe { rd::rd_kafka_conf_new() };
+        // SAFETY: rd_kafka_conf_new has no preconditions and returns a new
+        // object that we own.
+        let ptr = unsafe { NativePtr::from_raw(rd::rd_kafka_conf_new(), ()) };
         // rd_kafka_conf_new only fails when memory is exhausted, where
         // librdkafka itself aborts; a NULL here is therefore unreachable.
         NativeConf {
-            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+            ptr: ptr.unwrap_or_else(|| std::process::abort()),
         }
     }
 
@@ -53,8 +55,7 @@ impl NativeConf {
         if res == 0 {
             Ok(())
         } else {
-            // SAFETY: librdkafka NUL-terminates errstr within its size.
-            let reason = unsafe { super::cstr_lossy(errstr.as_ptr()) };
+            let reason = buf_text(&errstr);
             Err(if reason.is_empty() {
                 format!("rejected by librdkafka (code {res})")
             } else {
@@ -72,24 +73,15 @@ impl NativeConf {
     /// An independent copy.
     pub(crate) fn dup(&self) -> Self {
         // SAFETY: the conf pointer is valid; dup returns a new owned object.
-        let ptr = unsafe { rd::rd_kafka_conf_dup(self.ptr.as_ptr()) };
+        let ptr = unsafe { NativePtr::from_raw(rd::rd_kafka_conf_dup(self.ptr.as_ptr()), ()) };
         NativeConf {
-            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+            ptr: ptr.unwrap_or_else(|| std::process::abort()),
         }
     }
 
-    /// Gives up ownership (rd_kafka_new takes the conf on success).
-    pub(crate) fn into_raw(self) -> *mut rd::rd_kafka_conf_t {
-        let ptr = self.ptr.as_ptr();
-        std::mem::forget(self);
-        ptr
-    }
-}
-
-impl Drop for NativeConf {
-    fn drop(&mut self) {
-        // SAFETY: we own the conf and it has not been handed to rd_kafka_new
-        // (into_raw forgets self).
-        unsafe { rd::rd_kafka_conf_destroy(self.ptr.as_ptr()) }
+    /// Gives up ownership, once librdkafka has taken the conf over (as a
+    /// successful rd_kafka_new does).
+    pub(super) fn into_raw(self) -> *mut rd::rd_kafka_conf_t {
+        self.ptr.into_raw()
     }
 }

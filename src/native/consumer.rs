@@ -1,31 +1,23 @@
-//! Consumer calls on `rd_kafka_t`, the rebalance callback, the consumer
-//! queue with its wake-up hook, and consumer group metadata.
-//!
-//! Two C callbacks exist here, because librdkafka offers no event for them
-//! that works with `rd_kafka_consumer_poll` and `rd_kafka_consume_batch_queue`:
-//! - the rebalance callback, which librdkafka calls from inside a poll on the
-//!   application's polling thread;
-//! - the queue wake-up callback (`rd_kafka_queue_cb_event_enable`), which a
-//!   librdkafka thread calls when the consumer queue becomes non-empty.
-//!
-//! Both cast their opaque to a shared reference (never `&mut`) and run the
-//! Rust side under `catch_unwind`, so no panic unwinds into C.
+//! Consumer calls on `rd_kafka_t` (subscribing, assigning, reading,
+//! committing, seeking, closing) and consumer group metadata.
 
-use std::cell::Cell;
-use std::ffi::{CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::NonNull;
+use std::ffi::CString;
 use std::time::Duration;
 
-use libc::{c_int, c_void};
+use libc::c_void;
 use rdkafka_sys::bindings as rd;
 
-use super::client::{code_result, rd_code};
-use super::tpl::{read_list, TopicPartitionList, TplEntry};
-use super::{
-    cstr_lossy, sys, timeout_ms, NativeClient, NativeConf, NativeEvent, NativeMessage, NativeQueue,
-    RawError,
-};
+use super::client::NativeClient;
+use super::convert::{cstr_lossy, timeout_ms};
+use super::error::{code, code_result, err_description, error_result, last_error, RawError};
+use super::event::NativeEvent;
+use super::message::NativeMessage;
+use super::ptr::NativePtr;
+use super::queue::NativeQueue;
+use super::rebalance::serve_rebalance;
+use super::sys;
+use super::topic::PARTITION_UA;
+use super::tpl::{TopicPartitionList, TplEntry};
 
 thread_local! {
     /// The message pointer array of batch reads, reused between calls.
@@ -33,202 +25,9 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// `RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS`.
-const ASSIGN_PARTITIONS: i32 = -175;
-
-/// What the consumer runs when the group assigns or revokes partitions.
-pub(crate) type RebalanceHook = Box<dyn Fn(&RebalanceCall<'_>) + Send + Sync>;
-
-/// One rebalance, as handed to the [`RebalanceHook`].
-pub(crate) struct RebalanceCall<'a> {
-    rk: *mut rd::rd_kafka_t,
-    code: i32,
-    partitions: *mut rd::rd_kafka_topic_partition_list_t,
-    applied: &'a Cell<bool>,
-}
-
-impl RebalanceCall<'_> {
-    /// True when partitions are assigned, false when they are revoked.
-    pub(crate) fn is_assign(&self) -> bool {
-        self.code == ASSIGN_PARTITIONS
-    }
-
-    /// True when a revoked assignment was lost (the member was fenced or
-    /// timed out) rather than given up in an orderly rebalance.
-    pub(crate) fn is_lost(&self) -> bool {
-        // SAFETY: rk is the valid client the callback was called for.
-        !self.is_assign() && unsafe { rd::rd_kafka_assignment_lost(self.rk) } != 0
-    }
-
-    /// The partitions being assigned or revoked.
-    pub(crate) fn partitions(&self) -> Vec<TplEntry> {
-        // SAFETY: the list is valid for the duration of the callback.
-        unsafe { read_list(self.partitions) }
-    }
-
-    /// Applies the rebalance: (incrementally) assigns or unassigns the
-    /// partitions, following the group's rebalance protocol. Only the first
-    /// call has an effect.
-    pub(crate) fn apply(&self) -> Result<(), RawError> {
-        if self.applied.replace(true) {
-            return Ok(());
-        }
-        // SAFETY: rk is valid; the protocol name is a static string.
-        let protocol = unsafe { CStr::from_ptr(rd::rd_kafka_rebalance_protocol(self.rk)) };
-        let cooperative = protocol.to_bytes() == b"COOPERATIVE";
-        // SAFETY: rk and the partition list are valid for the callback;
-        // librdkafka copies the list.
-        unsafe {
-            if cooperative {
-                let error = if self.is_assign() {
-                    rd::rd_kafka_incremental_assign(self.rk, self.partitions)
-                } else {
-                    rd::rd_kafka_incremental_unassign(self.rk, self.partitions)
-                };
-                if error.is_null() {
-                    Ok(())
-                } else {
-                    Err(RawError::from_owned_error(error))
-                }
-            } else if self.is_assign() {
-                code_result(sys::rd_kafka_assign(self.rk, self.partitions))
-            } else {
-                code_result(sys::rd_kafka_assign(self.rk, std::ptr::null()))
-            }
-        }
-    }
-}
-
-/// Runs a rebalance through `hook`, then applies it if the hook did not.
-fn run_rebalance(
-    hook: &RebalanceHook,
-    rk: *mut rd::rd_kafka_t,
-    code: c_int,
-    partitions: *mut rd::rd_kafka_topic_partition_list_t,
-) {
-    let applied = Cell::new(false);
-    let call = RebalanceCall {
-        rk,
-        code,
-        partitions,
-        applied: &applied,
-    };
-    if catch_unwind(AssertUnwindSafe(|| hook(&call))).is_err() {
-        tracing::error!("the rebalance handler panicked; the rebalance is applied anyway");
-    }
-    if let Err(e) = call.apply() {
-        tracing::warn!("applying a rebalance failed: {}", e.message);
-    }
-}
-
-/// The C rebalance callback. `opaque` is the client's `Box<RebalanceHook>`.
-unsafe extern "C" fn rebalance_trampoline(
-    rk: *mut rd::rd_kafka_t,
-    code: c_int,
-    partitions: *mut rd::rd_kafka_topic_partition_list_t,
-    opaque: *mut c_void,
-) {
-    if opaque.is_null() {
-        return;
-    }
-    // SAFETY: the opaque is the Box<RebalanceHook> owned by the NativeClient,
-    // which frees it only after rd_kafka_destroy has returned, and it is only
-    // ever read through a shared reference.
-    let hook = unsafe { &*(opaque as *const RebalanceHook) };
-    run_rebalance(hook, rk, code, partitions);
-}
-
-extern "C" {
-    /// `rd_kafka_conf_set_rebalance_cb`, declared with the error code as an
-    /// integer (see `sys`).
-    fn rd_kafka_conf_set_rebalance_cb(
-        conf: *mut rd::rd_kafka_conf_t,
-        cb: Option<
-            unsafe extern "C" fn(
-                *mut rd::rd_kafka_t,
-                c_int,
-                *mut rd::rd_kafka_topic_partition_list_t,
-                *mut c_void,
-            ),
-        >,
-    );
-}
-
-impl NativeConf {
-    /// Routes rebalances to `hook`. The hook must stay at its address for
-    /// the life of the client made from this conf (NativeClient owns it).
-    pub(super) fn set_rebalance_hook(&mut self, hook: &RebalanceHook) {
-        // SAFETY: the conf is owned and valid; the opaque points to the boxed
-        // hook, which the NativeClient keeps alive until after destroy.
-        unsafe {
-            rd_kafka_conf_set_rebalance_cb(self.ptr.as_ptr(), Some(rebalance_trampoline));
-            rd::rd_kafka_conf_set_opaque(
-                self.ptr.as_ptr(),
-                hook as *const RebalanceHook as *mut c_void,
-            );
-        }
-    }
-}
-
-/// A function called (on a librdkafka thread, with the queue's lock held)
-/// whenever the queue goes from empty to non-empty. It must only record the
-/// fact and wake someone; it must not call librdkafka.
-pub(crate) type WakeHook = Box<dyn Fn() + Send + Sync>;
-
-/// A queue reference with a wake-up hook installed.
-pub(crate) struct WakingQueue {
-    queue: NativeQueue,
-    hook: Box<WakeHook>,
-}
-
-unsafe extern "C" fn wake_trampoline(_rk: *mut rd::rd_kafka_t, opaque: *mut c_void) {
-    if opaque.is_null() {
-        return;
-    }
-    // SAFETY: the opaque is the Box<WakeHook> owned by the WakingQueue, which
-    // uninstalls the callback (under the queue lock, which librdkafka also
-    // holds while calling us) before freeing it.
-    let hook = unsafe { &*(opaque as *const WakeHook) };
-    if catch_unwind(AssertUnwindSafe(hook)).is_err() {
-        tracing::error!("a queue wake-up hook panicked");
-    }
-}
-
-impl WakingQueue {
-    pub(crate) fn new(queue: NativeQueue, hook: WakeHook) -> Self {
-        let hook = Box::new(hook);
-        // SAFETY: the queue is valid; the opaque points to the boxed hook,
-        // which lives until Drop uninstalls the callback.
-        unsafe {
-            rd::rd_kafka_queue_cb_event_enable(
-                queue.ptr.as_ptr(),
-                Some(wake_trampoline),
-                &*hook as *const WakeHook as *mut c_void,
-            )
-        };
-        WakingQueue { queue, hook }
-    }
-
-    pub(crate) fn queue(&self) -> &NativeQueue {
-        &self.queue
-    }
-}
-
-impl Drop for WakingQueue {
-    fn drop(&mut self) {
-        // SAFETY: the queue is valid; disabling takes the queue lock, so no
-        // call of the hook is running once this returns.
-        unsafe {
-            rd::rd_kafka_queue_cb_event_enable(self.queue.ptr.as_ptr(), None, std::ptr::null_mut())
-        };
-        // Fields drop after this: the hook, then the queue reference.
-        let _ = &self.hook;
-    }
-}
-
 /// An owned `rd_kafka_consumer_group_metadata_t`.
 pub(crate) struct NativeGroupMetadata {
-    ptr: NonNull<rd::rd_kafka_consumer_group_metadata_t>,
+    ptr: NativePtr<rd::rd_kafka_consumer_group_metadata_t>,
 }
 
 // SAFETY: the metadata is an immutable value owned by this handle.
@@ -243,34 +42,13 @@ impl NativeGroupMetadata {
     }
 }
 
-impl Drop for NativeGroupMetadata {
-    fn drop(&mut self) {
-        // SAFETY: we own the metadata.
-        unsafe { rd::rd_kafka_consumer_group_metadata_destroy(self.ptr.as_ptr()) }
-    }
-}
-
-fn error_result(error: *mut rd::rd_kafka_error_t) -> Result<(), RawError> {
-    if error.is_null() {
-        Ok(())
-    } else {
-        // SAFETY: a non-NULL return of the calls using this is an owned error.
-        Err(unsafe { RawError::from_owned_error(error) })
-    }
-}
-
 /// Checks a list's per-partition errors after a call that succeeded overall.
 fn list_result(code: i32, list: &TopicPartitionList) -> Result<Vec<TplEntry>, RawError> {
     code_result(code)?;
     let entries = list.entries();
     match entries.iter().find(|e| e.err != 0) {
         Some(e) => Err(RawError {
-            message: format!(
-                "{} [{}]: {}",
-                e.topic,
-                e.partition,
-                super::err_description(e.err)
-            ),
+            message: format!("{} [{}]: {}", e.topic, e.partition, err_description(e.err)),
             ..RawError::from_code(e.err)
         }),
         None => Ok(entries),
@@ -278,26 +56,11 @@ fn list_result(code: i32, list: &TopicPartitionList) -> Result<Vec<TplEntry>, Ra
 }
 
 impl NativeClient {
-    /// The consumer queue (messages, consumer errors, rebalances). None when
-    /// the client has no consumer group.
-    pub(crate) fn consumer_queue(&self) -> Option<NativeQueue> {
-        // SAFETY: the handle is valid; a non-NULL result is a new reference.
-        let q = unsafe { rd::rd_kafka_queue_get_consumer(self.as_ptr()) };
-        NonNull::new(q).map(|ptr| NativeQueue { ptr })
-    }
-
-    /// A new, empty queue of this client.
-    pub(crate) fn new_queue(&self) -> NativeQueue {
-        // SAFETY: the handle is valid; the result is an owned queue.
-        let q = unsafe { rd::rd_kafka_queue_new(self.as_ptr()) };
-        NativeQueue::from_raw(q)
-    }
-
     /// Subscribes to topic names or `^regex` patterns.
     pub(crate) fn subscribe(&self, topics: &[&str]) -> Result<(), RawError> {
         let list = TopicPartitionList::new(topics.len());
         for t in topics {
-            list.add(t, super::PARTITION_UA, None)?;
+            list.add(t, PARTITION_UA, None)?;
         }
         // SAFETY: handle and list are valid; librdkafka copies the list.
         code_result(unsafe { sys::rd_kafka_subscribe(self.as_ptr(), list.as_ptr()) })
@@ -330,13 +93,25 @@ impl NativeClient {
     }
 
     pub(crate) fn incremental_assign(&self, list: &TopicPartitionList) -> Result<(), RawError> {
-        // SAFETY: handle and list valid; the list is copied.
-        error_result(unsafe { rd::rd_kafka_incremental_assign(self.as_ptr(), list.as_ptr()) })
+        // SAFETY: handle and list valid; the list is copied; the result is
+        // NULL or an owned error.
+        unsafe {
+            error_result(rd::rd_kafka_incremental_assign(
+                self.as_ptr(),
+                list.as_ptr(),
+            ))
+        }
     }
 
     pub(crate) fn incremental_unassign(&self, list: &TopicPartitionList) -> Result<(), RawError> {
-        // SAFETY: handle and list valid; the list is copied.
-        error_result(unsafe { rd::rd_kafka_incremental_unassign(self.as_ptr(), list.as_ptr()) })
+        // SAFETY: handle and list valid; the list is copied; the result is
+        // NULL or an owned error.
+        unsafe {
+            error_result(rd::rd_kafka_incremental_unassign(
+                self.as_ptr(),
+                list.as_ptr(),
+            ))
+        }
     }
 
     pub(crate) fn assignment(&self) -> Result<Vec<TplEntry>, RawError> {
@@ -351,9 +126,12 @@ impl NativeClient {
 
     /// Polls the consumer queue for one message or consumer error.
     pub(crate) fn consumer_poll(&self, timeout: Duration) -> Option<NativeMessage> {
-        // SAFETY: the handle is a consumer; a non-NULL return is owned.
-        let msg = unsafe { rd::rd_kafka_consumer_poll(self.as_ptr(), timeout_ms(timeout)) };
-        NativeMessage::from_raw(msg)
+        // SAFETY: the handle is a consumer; the result is NULL or an owned
+        // message of this client.
+        unsafe {
+            let msg = rd::rd_kafka_consumer_poll(self.as_ptr(), timeout_ms(timeout));
+            NativeMessage::from_raw(msg, self.handle())
+        }
     }
 
     /// Reads up to `max` messages from `queue`, waiting at most `timeout`
@@ -392,13 +170,15 @@ impl NativeClient {
             if n < 0 {
                 buf.clear();
                 // SAFETY: right after the failing call, on this thread.
-                return Err(RawError::from_code(unsafe { super::client::last_error() }));
+                return Err(RawError::from_code(unsafe { last_error() }));
             }
             let n = usize::try_from(n).unwrap_or(0).min(max);
             // Should `each` read again on this thread, that call finds the
             // buffer borrowed and uses its own.
             for &m in &buf[..n] {
-                if let Some(m) = NativeMessage::from_raw(m) {
+                // SAFETY: an owned message, read from a queue of the client
+                // that the queue keeps.
+                if let Some(m) = unsafe { NativeMessage::from_raw(m, queue.ptr.keep()) } {
                     each(m);
                 }
             }
@@ -446,8 +226,9 @@ impl NativeClient {
 
     /// Stores the offset after `msg` (with its leader epoch).
     pub(crate) fn store_message(&self, msg: &NativeMessage) -> Result<(), RawError> {
-        // SAFETY: the message is valid and belongs to this consumer.
-        error_result(unsafe { rd::rd_kafka_offset_store_message(msg.as_ptr()) })
+        // SAFETY: the message is valid and belongs to this consumer; the
+        // result is NULL or an owned error.
+        unsafe { error_result(rd::rd_kafka_offset_store_message(msg.as_ptr())) }
     }
 
     /// The group's committed offsets for the partitions in `list`.
@@ -475,11 +256,15 @@ impl NativeClient {
         list: &TopicPartitionList,
         timeout: Duration,
     ) -> Result<(), RawError> {
-        // SAFETY: valid handle and list; errors are written into the list.
-        let error = unsafe {
-            rd::rd_kafka_seek_partitions(self.as_ptr(), list.as_ptr(), timeout_ms(timeout))
+        // SAFETY: valid handle and list; errors are written into the list;
+        // the result is NULL or an owned error.
+        unsafe {
+            error_result(rd::rd_kafka_seek_partitions(
+                self.as_ptr(),
+                list.as_ptr(),
+                timeout_ms(timeout),
+            ))?
         };
-        error_result(error)?;
         match list.first_error() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -505,7 +290,7 @@ impl NativeClient {
         partition: i32,
         timeout: Duration,
     ) -> Result<(i64, i64), RawError> {
-        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(rd_code::INVALID_ARG))?;
+        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(code::INVALID_ARG))?;
         let (mut low, mut high) = (-1i64, -1i64);
         // SAFETY: valid handle, name and out-pointers.
         let code = unsafe {
@@ -527,7 +312,7 @@ impl NativeClient {
         topic: &str,
         partition: i32,
     ) -> Result<(i64, i64), RawError> {
-        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(rd_code::INVALID_ARG))?;
+        let topic_c = CString::new(topic).map_err(|_| RawError::from_code(code::INVALID_ARG))?;
         let (mut low, mut high) = (-1i64, -1i64);
         // SAFETY: valid handle, name and out-pointers.
         let code = unsafe {
@@ -560,7 +345,8 @@ impl NativeClient {
     pub(crate) fn group_metadata(&self) -> Option<NativeGroupMetadata> {
         // SAFETY: valid handle; a non-NULL result is owned.
         let ptr = unsafe { rd::rd_kafka_consumer_group_metadata(self.as_ptr()) };
-        NonNull::new(ptr).map(|ptr| NativeGroupMetadata { ptr })
+        // SAFETY: see above.
+        unsafe { NativePtr::from_raw(ptr, ()) }.map(|ptr| NativeGroupMetadata { ptr })
     }
 
     /// The member id the group coordinator gave this consumer.
@@ -582,10 +368,14 @@ impl NativeClient {
     /// reported on `queue`, which the caller polls with [`Self::serve_close_event`]
     /// until [`Self::consumer_closed`].
     pub(crate) fn consumer_close_queue(&self, queue: &NativeQueue) -> Result<(), RawError> {
-        // SAFETY: valid handle and queue.
-        error_result(unsafe {
-            rd::rd_kafka_consumer_close_queue(self.as_ptr(), queue.ptr.as_ptr())
-        })
+        // SAFETY: valid handle and queue; the result is NULL or an owned
+        // error.
+        unsafe {
+            error_result(rd::rd_kafka_consumer_close_queue(
+                self.as_ptr(),
+                queue.ptr.as_ptr(),
+            ))
+        }
     }
 
     pub(crate) fn consumer_closed(&self) -> bool {
@@ -607,24 +397,8 @@ impl NativeClient {
                 rd::rd_kafka_event_topic_partition_list(event.ptr.as_ptr()),
             )
         };
-        match self.rebalance_hook() {
-            Some(hook) => run_rebalance(hook, self.as_ptr(), code, list),
-            None => {
-                let applied = Cell::new(false);
-                let call = RebalanceCall {
-                    rk: self.as_ptr(),
-                    code,
-                    partitions: list,
-                    applied: &applied,
-                };
-                let _ = call.apply();
-            }
-        }
-    }
-}
-
-impl NativeMessage {
-    pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_message_t {
-        self.ptr.as_ptr()
+        // SAFETY: the client and the event's list are valid for the call,
+        // which is made on the thread that polls the consumer.
+        unsafe { serve_rebalance(self.rebalance_hook(), self.as_ptr(), code, list) }
     }
 }

@@ -1,59 +1,21 @@
-//! `rd_kafka_queue_t` and `rd_kafka_event_t`.
+//! `rd_kafka_event_t`, and the delivery reports a DR event carries.
 
 use std::ptr::NonNull;
-use std::time::Duration;
 
 use libc::c_char;
 use rdkafka_sys::bindings as rd;
 
+use super::client::ClientRef;
+use super::convert::cstr_lossy;
+use super::error::err_description;
 use super::message::{bytes, header_at};
+use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
-use super::{cstr_lossy, timeout_ms};
-
-/// An owned reference to an `rd_kafka_queue_t`.
-pub(crate) struct NativeQueue {
-    pub(super) ptr: NonNull<rd::rd_kafka_queue_t>,
-}
-
-// SAFETY: librdkafka queues are internally locked and may be polled, yielded
-// and destroyed from any thread.
-unsafe impl Send for NativeQueue {}
-// SAFETY: see Send above.
-unsafe impl Sync for NativeQueue {}
-
-impl NativeQueue {
-    pub(crate) fn from_raw(ptr: *mut rd::rd_kafka_queue_t) -> Self {
-        // The get_*queue functions only return NULL for queues that do not
-        // exist on this client type, which the safe layer never asks for.
-        NativeQueue {
-            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
-        }
-    }
-
-    /// Waits up to `timeout` for the next event.
-    pub(crate) fn poll(&self, timeout: Duration) -> Option<NativeEvent> {
-        // SAFETY: the queue is valid; a non-NULL result is an owned event.
-        let ev = unsafe { rd::rd_kafka_queue_poll(self.ptr.as_ptr(), timeout_ms(timeout)) };
-        NonNull::new(ev).map(|ptr| NativeEvent { ptr })
-    }
-
-    /// Wakes a thread blocked in `poll` on this queue.
-    pub(crate) fn wake(&self) {
-        // SAFETY: the queue is valid; yield may be called from any thread.
-        unsafe { rd::rd_kafka_queue_yield(self.ptr.as_ptr()) }
-    }
-}
-
-impl Drop for NativeQueue {
-    fn drop(&mut self) {
-        // SAFETY: we own one reference to the queue and release it once.
-        unsafe { rd::rd_kafka_queue_destroy(self.ptr.as_ptr()) }
-    }
-}
+use super::tpl::{read_list, TplEntry};
 
 /// An owned `rd_kafka_event_t`.
 pub(crate) struct NativeEvent {
-    pub(super) ptr: NonNull<rd::rd_kafka_event_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_event_t, ClientRef>,
 }
 
 // SAFETY: an event is owned by whoever polled it and may be moved between
@@ -143,13 +105,13 @@ impl NativeEvent {
 
     /// An offset-commit result: the error code and the partitions with
     /// their own error codes.
-    pub(crate) fn offset_commit(&self) -> (i32, Vec<super::TplEntry>) {
+    pub(crate) fn offset_commit(&self) -> (i32, Vec<TplEntry>) {
         // SAFETY: the event is valid; the list belongs to the event and is
         // copied before it is destroyed.
         unsafe {
             (
                 sys::rd_kafka_event_error(self.ptr.as_ptr()),
-                super::tpl::read_list(rd::rd_kafka_event_topic_partition_list(self.ptr.as_ptr())),
+                read_list(rd::rd_kafka_event_topic_partition_list(self.ptr.as_ptr())),
             )
         }
     }
@@ -159,14 +121,6 @@ impl NativeEvent {
         // SAFETY: the event is valid; the JSON lives as long as the event and
         // is copied.
         unsafe { cstr_lossy(rd::rd_kafka_event_stats(self.ptr.as_ptr())) }
-    }
-}
-
-impl Drop for NativeEvent {
-    fn drop(&mut self) {
-        // SAFETY: we own the event; messages extracted from a DR event are
-        // borrowed views that cannot outlive it (see DeliveryView).
-        unsafe { rd::rd_kafka_event_destroy(self.ptr.as_ptr()) }
     }
 }
 
@@ -291,7 +245,7 @@ impl DeliveryView<'_> {
         // NUL-terminated string that lives with the message, and is copied.
         let text = unsafe { cstr_lossy(rd::rd_kafka_message_produce_errstr(self.msg.as_ptr())) };
         if text.is_empty() {
-            super::err_description(self.err())
+            err_description(self.err())
         } else {
             text
         }

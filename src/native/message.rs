@@ -1,17 +1,20 @@
 //! `rd_kafka_message_t` owned by the application (consumed messages).
 
-use std::ffi::CStr;
-use std::ptr::NonNull;
 use std::sync::OnceLock;
 
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
+use super::client::ClientRef;
+use super::convert::cstr_str;
+use super::error::{code, err_description};
+use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
 
-/// An owned `rd_kafka_message_t` returned by a consumer poll.
+/// An owned `rd_kafka_message_t` returned by a consumer poll, which keeps
+/// its client alive: the message may outlive every other handle.
 pub(crate) struct NativeMessage {
-    pub(super) ptr: NonNull<rd::rd_kafka_message_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_message_t, ClientRef>,
     /// The parsed header list (a pointer owned by the message), read once.
     headers: OnceLock<usize>,
 }
@@ -24,11 +27,26 @@ unsafe impl Send for NativeMessage {}
 unsafe impl Sync for NativeMessage {}
 
 impl NativeMessage {
-    pub(crate) fn from_raw(ptr: *mut rd::rd_kafka_message_t) -> Option<Self> {
-        NonNull::new(ptr).map(|ptr| NativeMessage {
+    /// Takes a message that `client` returned.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or a message of `client` that the caller owns.
+    pub(super) unsafe fn from_raw(
+        ptr: *mut rd::rd_kafka_message_t,
+        client: &ClientRef,
+    ) -> Option<Self> {
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: an owned message per the contract, which keeps its client.
+        unsafe { NativePtr::from_raw(ptr, client.clone()) }.map(|ptr| NativeMessage {
             ptr,
             headers: OnceLock::new(),
         })
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_message_t {
+        self.ptr.as_ptr()
     }
 
     fn raw(&self) -> &RawMessage {
@@ -49,7 +67,7 @@ impl NativeMessage {
             Some(text) if !text.is_empty() => String::from_utf8_lossy(text)
                 .trim_end_matches('\0')
                 .to_string(),
-            _ => super::err_description(self.err()),
+            _ => err_description(self.err()),
         }
     }
 
@@ -60,9 +78,9 @@ impl NativeMessage {
             return "";
         }
         // SAFETY: the topic handle is referenced by the message and lives at
-        // least as long as it; its name is NUL-terminated and immutable.
-        let name = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(rkt)) };
-        name.to_str().unwrap_or("")
+        // least as long as it; its name is NULL or NUL-terminated and
+        // immutable.
+        unsafe { cstr_str(rd::rd_kafka_topic_name(rkt)) }
     }
 
     pub(crate) fn partition(&self) -> i32 {
@@ -149,11 +167,11 @@ pub(super) unsafe fn header_at<'a>(
     // SAFETY: the list is valid (caller's contract); the out-pointers
     // receive pointers into the list's memory, valid for 'a.
     let code = unsafe { sys::rd_kafka_header_get_all(list, idx, &mut name, &mut value, &mut size) };
-    if code != 0 || name.is_null() {
+    if code != code::NO_ERROR || name.is_null() {
         return None;
     }
     // SAFETY: header names are NUL-terminated and live with the list.
-    let name = unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("");
+    let name = unsafe { cstr_str(name) };
     Some((name, bytes(value as *mut c_void, size)))
 }
 
@@ -164,12 +182,5 @@ pub(super) fn bytes<'a>(ptr: *mut c_void, len: usize) -> Option<&'a [u8]> {
         // SAFETY: librdkafka guarantees ptr points to len readable bytes
         // that live as long as the message, to which callers tie 'a.
         Some(unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
-    }
-}
-
-impl Drop for NativeMessage {
-    fn drop(&mut self) {
-        // SAFETY: we own the message and destroy it once.
-        unsafe { rd::rd_kafka_message_destroy(self.ptr.as_ptr()) }
     }
 }

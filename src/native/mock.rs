@@ -1,19 +1,20 @@
 //! `rd_kafka_mock_cluster_t`: librdkafka's in-process mock Kafka cluster.
 
 use std::ffi::CString;
-use std::ptr::NonNull;
 use std::time::Duration;
 
 use rdkafka_sys::bindings as rd;
 
-use super::client::ClientKind;
-use super::{cstr_lossy, sys, timeout_ms, NativeClient, NativeConf, RawError};
+use super::client::{ClientKind, NativeClient};
+use super::conf::NativeConf;
+use super::convert::{cstr_lossy, timeout_ms};
+use super::error::{code, code_result, RawError};
+use super::ptr::NativePtr;
+use super::sys;
 
-/// An owned mock cluster and the client instance that hosts it.
+/// An owned mock cluster, which keeps the client instance that hosts it.
 pub(crate) struct NativeMock {
-    // Field order matters: the cluster is destroyed before its host client.
-    ptr: NonNull<rd::rd_kafka_mock_cluster_t>,
-    _host: NativeClient,
+    ptr: NativePtr<rd::rd_kafka_mock_cluster_t, NativeClient>,
 }
 
 // SAFETY: the mock cluster runs on its own thread and every mock API call is
@@ -26,16 +27,8 @@ unsafe impl Sync for NativeMock {}
 fn c_string(s: &str) -> Result<CString, RawError> {
     CString::new(s).map_err(|_| RawError {
         message: format!("{s:?} contains a NUL byte"),
-        ..RawError::from_code(super::client::rd_code::INVALID_ARG)
+        ..RawError::from_code(code::INVALID_ARG)
     })
-}
-
-fn check(code: i32) -> Result<(), RawError> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(RawError::from_code(code))
-    }
 }
 
 impl NativeMock {
@@ -45,16 +38,19 @@ impl NativeMock {
         let _ = conf.set("log_level", "3");
         let host = NativeClient::new(ClientKind::Producer, conf).map_err(|reason| RawError {
             message: format!("cannot create the mock cluster's host client: {reason}"),
-            ..RawError::from_code(super::client::rd_code::INVALID_ARG)
+            ..RawError::from_code(code::INVALID_ARG)
         })?;
-        // SAFETY: the host handle is valid and outlives the cluster (field
-        // order above).
-        let ptr = unsafe { rd::rd_kafka_mock_cluster_new(host.as_ptr(), brokers) };
-        let ptr = NonNull::new(ptr).ok_or_else(|| RawError {
+        // SAFETY: the host handle is valid. A non-NULL result is a new
+        // cluster that we own; it keeps its host, which is destroyed after it.
+        let ptr = unsafe {
+            let ptr = rd::rd_kafka_mock_cluster_new(host.as_ptr(), brokers);
+            NativePtr::from_raw(ptr, host)
+        };
+        let ptr = ptr.ok_or_else(|| RawError {
             message: format!("cannot create a mock cluster with {brokers} brokers"),
-            ..RawError::from_code(super::client::rd_code::INVALID_ARG)
+            ..RawError::from_code(code::INVALID_ARG)
         })?;
-        Ok(NativeMock { ptr, _host: host })
+        Ok(NativeMock { ptr })
     }
 
     pub(crate) fn bootstrap_servers(&self) -> String {
@@ -70,24 +66,24 @@ impl NativeMock {
     ) -> Result<(), RawError> {
         let t = c_string(topic)?;
         // SAFETY: the cluster and name are valid for the call.
-        check(unsafe {
+        code_result(unsafe {
             sys::rd_kafka_mock_topic_create(self.ptr.as_ptr(), t.as_ptr(), partitions, rf)
         })
     }
 
     pub(crate) fn broker_down(&self, broker: i32) -> Result<(), RawError> {
         // SAFETY: the cluster is valid.
-        check(unsafe { sys::rd_kafka_mock_broker_set_down(self.ptr.as_ptr(), broker) })
+        code_result(unsafe { sys::rd_kafka_mock_broker_set_down(self.ptr.as_ptr(), broker) })
     }
 
     pub(crate) fn broker_up(&self, broker: i32) -> Result<(), RawError> {
         // SAFETY: the cluster is valid.
-        check(unsafe { sys::rd_kafka_mock_broker_set_up(self.ptr.as_ptr(), broker) })
+        code_result(unsafe { sys::rd_kafka_mock_broker_set_up(self.ptr.as_ptr(), broker) })
     }
 
     pub(crate) fn broker_rtt(&self, broker: i32, rtt: Duration) -> Result<(), RawError> {
         // SAFETY: the cluster is valid.
-        check(unsafe {
+        code_result(unsafe {
             sys::rd_kafka_mock_broker_set_rtt(self.ptr.as_ptr(), broker, timeout_ms(rtt))
         })
     }
@@ -100,7 +96,7 @@ impl NativeMock {
     ) -> Result<(), RawError> {
         let t = c_string(topic)?;
         // SAFETY: the cluster and name are valid for the call.
-        check(unsafe {
+        code_result(unsafe {
             sys::rd_kafka_mock_partition_set_leader(
                 self.ptr.as_ptr(),
                 t.as_ptr(),
@@ -128,12 +124,5 @@ impl NativeMock {
         // SAFETY: the cluster and name are valid for the call.
         unsafe { sys::rd_kafka_mock_topic_set_error(self.ptr.as_ptr(), t.as_ptr(), code) };
         Ok(())
-    }
-}
-
-impl Drop for NativeMock {
-    fn drop(&mut self) {
-        // SAFETY: we own the cluster; its host client is dropped after it.
-        unsafe { rd::rd_kafka_mock_cluster_destroy(self.ptr.as_ptr()) }
     }
 }

@@ -41,6 +41,7 @@ const _: () =
 extern "C" {
     pub(crate) fn rd_kafka_get_err_descs(errdescs: *mut *const ErrDesc, cntp: *mut usize);
     pub(crate) fn rd_kafka_err2str(err: c_int) -> *const c_char;
+    pub(crate) fn rd_kafka_last_error() -> c_int;
     pub(crate) fn rd_kafka_error_code(error: *const rd::rd_kafka_error_t) -> c_int;
     pub(crate) fn rd_kafka_fatal_error(
         rk: *mut rd::rd_kafka_t,
@@ -54,6 +55,17 @@ extern "C" {
         errstr: *mut c_char,
         errstr_size: usize,
     ) -> c_int;
+    pub(crate) fn rd_kafka_conf_set_rebalance_cb(
+        conf: *mut rd::rd_kafka_conf_t,
+        rebalance_cb: Option<
+            unsafe extern "C" fn(
+                *mut rd::rd_kafka_t,
+                c_int,
+                *mut rd::rd_kafka_topic_partition_list_t,
+                *mut c_void,
+            ),
+        >,
+    );
     pub(crate) fn rd_kafka_flush(rk: *mut rd::rd_kafka_t, timeout_ms: c_int) -> c_int;
     pub(crate) fn rd_kafka_purge(rk: *mut rd::rd_kafka_t, purge_flags: c_int) -> c_int;
     pub(crate) fn rd_kafka_event_error(rkev: *mut rd::rd_kafka_event_t) -> c_int;

@@ -6,8 +6,9 @@ use std::ptr::NonNull;
 use libc::{c_char, c_int, c_void};
 use rdkafka_sys::bindings as rd;
 
-use super::client::rd_code;
-use super::{cstr_lossy, RawError};
+use super::convert::cstr_lossy;
+use super::error::{code, err_description, RawError};
+use super::ptr::NativePtr;
 
 /// Mirror of `rd_kafka_topic_partition_t` with the error kept as an integer.
 ///
@@ -45,7 +46,7 @@ pub(crate) struct TplEntry {
 
 /// An owned `rd_kafka_topic_partition_list_t`.
 pub(crate) struct TopicPartitionList {
-    pub(super) ptr: NonNull<rd::rd_kafka_topic_partition_list_t>,
+    pub(super) ptr: NativePtr<rd::rd_kafka_topic_partition_list_t>,
 }
 
 // SAFETY: the list is plain data owned by this value; librdkafka only reads
@@ -55,10 +56,10 @@ unsafe impl Send for TopicPartitionList {}
 impl TopicPartitionList {
     pub(crate) fn new(capacity: usize) -> Self {
         let cap = i32::try_from(capacity).unwrap_or(i32::MAX);
-        // SAFETY: no preconditions.
-        let ptr = unsafe { rd::rd_kafka_topic_partition_list_new(cap) };
+        // SAFETY: no preconditions; the result is a new list that we own.
+        let ptr = unsafe { NativePtr::from_raw(rd::rd_kafka_topic_partition_list_new(cap), ()) };
         TopicPartitionList {
-            ptr: NonNull::new(ptr).unwrap_or_else(|| std::process::abort()),
+            ptr: ptr.unwrap_or_else(|| std::process::abort()),
         }
     }
 
@@ -78,7 +79,8 @@ impl TopicPartitionList {
     /// # Safety
     /// `ptr` must be NULL or an owned list that nothing else destroys.
     pub(super) unsafe fn from_owned(ptr: *mut rd::rd_kafka_topic_partition_list_t) -> Option<Self> {
-        NonNull::new(ptr).map(|ptr| TopicPartitionList { ptr })
+        // SAFETY: NULL or an owned list, per the contract.
+        unsafe { NativePtr::from_raw(ptr, ()) }.map(|ptr| TopicPartitionList { ptr })
     }
 
     pub(crate) fn add(
@@ -89,7 +91,7 @@ impl TopicPartitionList {
     ) -> Result<(), RawError> {
         let topic_c = CString::new(topic).map_err(|_| RawError {
             message: format!("topic name {topic:?} contains a NUL byte"),
-            ..RawError::from_code(rd_code::INVALID_ARG)
+            ..RawError::from_code(code::INVALID_ARG)
         })?;
         // SAFETY: list and name are valid; add copies the name and returns a
         // pointer to the new element inside the list.
@@ -120,21 +122,9 @@ impl TopicPartitionList {
             .into_iter()
             .find(|e| e.err != 0)
             .map(|e| RawError {
-                message: format!(
-                    "{} [{}]: {}",
-                    e.topic,
-                    e.partition,
-                    super::err_description(e.err)
-                ),
+                message: format!("{} [{}]: {}", e.topic, e.partition, err_description(e.err)),
                 ..RawError::from_code(e.err)
             })
-    }
-}
-
-impl Drop for TopicPartitionList {
-    fn drop(&mut self) {
-        // SAFETY: we own the list.
-        unsafe { rd::rd_kafka_topic_partition_list_destroy(self.ptr.as_ptr()) }
     }
 }
 
