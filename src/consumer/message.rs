@@ -1,5 +1,7 @@
 //! [`Message`]: an owned, zero-copy consumed message.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 
 use crate::native::NativeMessage;
@@ -71,15 +73,25 @@ impl Message {
         Some(self.native.leader_epoch()).filter(|e| *e >= 0)
     }
 
-    /// The headers, in order, as (name, value) pairs.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> + '_ {
+    /// The headers, in order, as (name, value) pairs. A name that is not
+    /// UTF-8 (other clients may write one) comes with U+FFFD in place of its
+    /// invalid bytes, so it never reads as another valid name; see
+    /// [`raw_headers`](Self::raw_headers) for the bytes.
+    pub fn headers(&self) -> impl Iterator<Item = (Cow<'_, str>, Option<&[u8]>)> + '_ {
+        self.raw_headers()
+            .map(|(name, value)| (String::from_utf8_lossy(name), value))
+    }
+
+    /// The headers, in order, with each name as the bytes it was written
+    /// with.
+    pub fn raw_headers(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
         (0..self.native.header_count()).filter_map(move |i| self.native.header(i))
     }
 
     /// The value of the last header called `name`.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers()
-            .filter(|(n, _)| *n == name)
+        self.raw_headers()
+            .filter(|(n, _)| *n == name.as_bytes())
             .last()
             .and_then(|(_, v)| v)
     }

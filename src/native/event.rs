@@ -230,7 +230,7 @@ impl DeliveryView<'_> {
             // SAFETY: the list stays valid and unmodified during this loop,
             // and the borrows do not escape the call to f.
             if let Some((name, value)) = unsafe { header_at(list, idx) } {
-                f(name, value);
+                f(&String::from_utf8_lossy(name), value);
             }
         }
     }

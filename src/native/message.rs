@@ -1,12 +1,13 @@
 //! `rd_kafka_message_t` owned by the application (consumed messages).
 
+use std::ffi::CStr;
 use std::sync::OnceLock;
 
 use libc::{c_char, c_void};
 use rdkafka_sys::bindings as rd;
 
 use super::client::ClientRef;
-use super::convert::cstr_str;
+use super::convert::{cstr_borrowed, cstr_str};
 use super::error::{code, err_description};
 use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
@@ -141,15 +142,17 @@ impl NativeMessage {
         unsafe { rd::rd_kafka_header_cnt(list) }
     }
 
-    /// The header at `idx`: (name, value).
-    pub(crate) fn header(&self, idx: usize) -> Option<(&str, Option<&[u8]>)> {
+    /// The header at `idx`: (name as written, value).
+    pub(crate) fn header(&self, idx: usize) -> Option<(&[u8], Option<&[u8]>)> {
         // SAFETY: the list is NULL or belongs to the message, which outlives
         // the returned borrows (tied to &self).
         unsafe { header_at(self.header_list(), idx) }
     }
 }
 
-/// The header at `idx` of `list`: (name, value).
+/// The header at `idx` of `list`: (name, value). The name is its bytes as
+/// written, up to the NUL librdkafka stores after it: other clients may
+/// write names that are not UTF-8.
 ///
 /// # Safety
 /// `list` must be NULL or a header list that stays valid, unmodified, for
@@ -157,7 +160,7 @@ impl NativeMessage {
 pub(super) unsafe fn header_at<'a>(
     list: *const rd::rd_kafka_headers_t,
     idx: usize,
-) -> Option<(&'a str, Option<&'a [u8]>)> {
+) -> Option<(&'a [u8], Option<&'a [u8]>)> {
     if list.is_null() {
         return None;
     }
@@ -171,7 +174,7 @@ pub(super) unsafe fn header_at<'a>(
         return None;
     }
     // SAFETY: header names are NUL-terminated and live with the list.
-    let name = unsafe { cstr_str(name) };
+    let name = unsafe { cstr_borrowed(name) }.map_or(&[][..], CStr::to_bytes);
     Some((name, bytes(value as *mut c_void, size)))
 }
 

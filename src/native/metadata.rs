@@ -1,13 +1,14 @@
 //! Cluster metadata: waiting for the metadata librdkafka fetches by itself,
 //! and one metadata request, used to check that a broker answers.
 
-use std::ptr::NonNull;
 use std::time::Duration;
 
 use libc::c_int;
 use rdkafka_sys::bindings as rd;
 
-use super::{cstr_lossy, timeout_ms, NativeClient, RawError};
+use super::convert::{cstr_lossy, timeout_ms};
+use super::ptr::NativePtr;
+use super::{NativeClient, RawError};
 
 extern "C" {
     // Declared here with an integer result rather than the binding's enum,
@@ -19,22 +20,6 @@ extern "C" {
         metadatap: *mut *const rd::rd_kafka_metadata,
         timeout_ms: c_int,
     ) -> c_int;
-}
-
-/// `RD_KAFKA_RESP_ERR_UNKNOWN`.
-const UNKNOWN: i32 = -1;
-
-/// An owned `rd_kafka_metadata_t`, as returned by `rd_kafka_metadata`.
-struct NativeMetadata {
-    ptr: NonNull<rd::rd_kafka_metadata>,
-}
-
-impl Drop for NativeMetadata {
-    fn drop(&mut self) {
-        // SAFETY: we own the result and release it once, with the function
-        // librdkafka documents for it.
-        unsafe { rd::rd_kafka_metadata_destroy(self.ptr.as_ptr()) }
-    }
 }
 
 /// The broker that answered a metadata request.
@@ -87,17 +72,18 @@ impl NativeClient {
         if code != 0 {
             return Err(RawError::from_code(code));
         }
-        let Some(ptr) = NonNull::new(out.cast_mut()) else {
+        // SAFETY: on success `out` is a metadata result that this call owns
+        // and that depends on nothing else.
+        let Some(metadata) = (unsafe { NativePtr::from_raw(out.cast_mut(), ()) }) else {
             return Err(RawError {
                 message: "metadata request returned no result".into(),
-                ..RawError::from_code(UNKNOWN)
+                ..RawError::from_code(crate::ErrorCode::UnknownServerError.raw())
             });
         };
-        let metadata = NativeMetadata { ptr };
         // SAFETY: the result is valid until `metadata` is dropped, at the end
         // of this function; the name is NULL or NUL-terminated and is copied.
         let answer = unsafe {
-            let md = metadata.ptr.as_ref();
+            let md = &*metadata.as_ptr();
             MetadataAnswer {
                 broker_id: md.orig_broker_id,
                 broker_name: cstr_lossy(md.orig_broker_name),

@@ -42,7 +42,7 @@ impl NativeHeaders {
     }
 
     /// Adds one header (librdkafka copies name and value).
-    pub(crate) fn add(&mut self, name: &str, value: Option<&[u8]>) {
+    pub(crate) fn add(&mut self, name: &[u8], value: Option<&[u8]>) {
         let (vptr, vlen) = match value {
             Some(v) => (v.as_ptr() as *const c_void, v.len() as isize),
             None => (std::ptr::null(), 0),
@@ -217,5 +217,24 @@ impl NativeClient {
             // SAFETY: a non-NULL return is an owned rd_kafka_error_t.
             Err(unsafe { RawError::from_owned_error(error) })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_read_back_as_the_bytes_written() {
+        let mut list = NativeHeaders::new(2);
+        // Another client may write a name that is not UTF-8.
+        list.add(&[0xff, b'a'], Some(b"v"));
+        list.add(b"plain", None);
+        // SAFETY: the list is owned here and outlives the borrows.
+        let first = unsafe { super::super::message::header_at(list.ptr.as_ptr(), 0) };
+        assert_eq!(first, Some((&[0xff, b'a'][..], Some(&b"v"[..]))));
+        // SAFETY: as above.
+        let second = unsafe { super::super::message::header_at(list.ptr.as_ptr(), 1) };
+        assert_eq!(second, Some((&b"plain"[..], None)));
     }
 }

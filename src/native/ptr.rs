@@ -104,6 +104,7 @@ destroyed_by! {
     rd::rd_kafka_topic_partition_list_t => rd_kafka_topic_partition_list_destroy;
     rd::rd_kafka_consumer_group_metadata_t => rd_kafka_consumer_group_metadata_destroy;
     rd::rd_kafka_mock_cluster_t => rd_kafka_mock_cluster_destroy;
+    rd::rd_kafka_metadata => rd_kafka_metadata_destroy;
 }
 
 // SAFETY: rd_kafka_destroy_flags is the call that releases a client

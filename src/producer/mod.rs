@@ -468,7 +468,7 @@ fn native_headers(headers: &[Header]) -> Result<NativeHeaders, RawError> {
                 ..RawError::from_code(ErrorCode::InvalidArg.raw())
             });
         }
-        list.add(&header.name, header.value.as_deref());
+        list.add(header.name.as_bytes(), header.value.as_deref());
     }
     Ok(list)
 }
