@@ -666,6 +666,12 @@ fn dispatch(shared: &Shared) {
             shared.drain(&mut guard);
         } else {
             std::thread::park_timeout(IDLE_TICK);
+            // Look at the queue on every tick anyway: librdkafka calls the
+            // hook only when the queue turns non-empty, so events left
+            // behind by a poll that returned nothing would otherwise wait
+            // for the next one (a producer waiting to connect saw none of
+            // its connection errors while tests ran in parallel).
+            shared.serve_inline();
         }
     }
     // Teardown has failed what was left, unless it could not run: then do
