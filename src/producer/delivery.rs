@@ -15,7 +15,7 @@
 //!     |               v                 +------------> FILLING_TASK --publish, wake-->      the future)
 //!     |              TASK --------------+                   |  drop
 //!     |               | drop                 claim          v
-//!     |               v            +---------------> FILLING_DETACHED --publish--> FREE
+//!     |               v            +---------------> FILLING_DETACHED --publish, free--> FREE
 //!     |            DETACHED -------+                        ^
 //!     +--------> HANDLER ----------- claim -----------------+ (the outcome goes to the handler)
 //! ```

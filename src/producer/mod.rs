@@ -21,11 +21,13 @@
 //! latest, after [`IDLE_TICK`]. Delivery callbacks, the delivery handler and
 //! the error and statistics callbacks run on the serving thread.
 //!
-//! Teardown ([`Shared::shutdown`]) is one path for drop and `close`: take the
-//! serving mutex, serve until everything is reported or the close timeout
-//! passes, purge, serve the purged reports, fail whatever is left. A thread
-//! that is serving (a callback dropped the last handle) cannot wait for its
-//! own reports, so it hands the teardown to a thread of its own.
+//! Teardown ([`Shared::shutdown`]) is one path for drop and `close`: stop
+//! sends, flush until everything is reported or the close timeout passes
+//! (the dispatcher serves meanwhile), purge and wait for the purged reports,
+//! then take the serving mutex, serve what is left and fail whatever can no
+//! longer be reported. A thread that is serving (a callback dropped the last
+//! handle) cannot wait for its own reports, so it hands the teardown to a
+//! thread of its own.
 
 mod delivery;
 mod payload;
@@ -129,7 +131,7 @@ pub(crate) struct Shared {
     slots: Arc<Slots>,
     topics: Topics,
     signal: Arc<Signal>,
-    /// The main queue's wake-up hook (dropped before the client).
+    /// The main queue's wake-up hook, installed for the producer's life.
     _hook: WakingQueue,
     core: ClientCore,
     /// The serving token, with the buffer delivery reports are read into.
