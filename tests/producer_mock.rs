@@ -866,3 +866,17 @@ async fn a_timestamp_of_zero_means_the_time_of_sending() {
         "timestamp {millis} is before the send at {before}"
     );
 }
+
+#[test]
+fn delivery_reports_for_errors_only_are_refused() {
+    let target = Target::mock(1);
+    let mut config = target.config();
+    config
+        .set("delivery.report.only.error", "true")
+        .expect("a valid librdkafka property");
+    let err = Producer::new(&config).expect_err("refused");
+    assert!(
+        err.to_string().contains("delivery.report.only.error"),
+        "{err}"
+    );
+}

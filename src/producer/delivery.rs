@@ -198,15 +198,32 @@ pub(crate) mod state {
     pub const FILLING_DETACHED: u32 = 7;
     /// The report is in the slot, waiting for its future to take it.
     pub const READY: u32 = 8;
+    /// Taken for a record whose produce call has not returned yet (IDLE or
+    /// HANDLER once it has). Its report may already arrive; teardown leaves
+    /// it alone, as the record may still be produced.
+    pub const UNSENT_IDLE: u32 = 9;
+    pub const UNSENT_HANDLER: u32 = 10;
 
-    /// The state of a state word.
+    /// The state of a state word (its low byte; the second byte holds a
+    /// READY report's timestamp type, the high half the slot's generation).
     pub fn of(word: u32) -> u32 {
         word & 0xff
     }
 
-    /// A READY word with the report's timestamp type.
-    pub fn ready(ts_type: i32) -> u32 {
-        READY | ((ts_type as u32 & 0xff) << 8)
+    /// The generation of a state word: bumped each time the slot is taken,
+    /// so that a report or a sender from an earlier use never matches.
+    pub fn generation(word: u32) -> u32 {
+        word >> 16
+    }
+
+    /// `word` with its state replaced (the generation is kept).
+    pub fn with(word: u32, state: u32) -> u32 {
+        (word & 0xffff_0000) | state
+    }
+
+    /// A READY word of `word`'s generation, with the report's timestamp type.
+    pub fn ready(word: u32, ts_type: i32) -> u32 {
+        (word & 0xffff_0000) | READY | ((ts_type as u32 & 0xff) << 8)
     }
 
     /// The timestamp type of a READY word.
@@ -310,6 +327,12 @@ fn locate(idx: u32) -> (usize, usize) {
     (segment as usize, offset as usize)
 }
 
+/// The opaque value of slot `idx` in the use whose state word is `word`:
+/// the index, and the generation above it.
+fn opaque_of(idx: u32, word: u32) -> usize {
+    (u64::from(idx) | (u64::from(state::generation(word)) << 32)) as usize
+}
+
 /// Keeps a value on a cache line of its own, so that counters written by
 /// different threads do not slow each other down.
 #[repr(align(64))]
@@ -384,11 +407,14 @@ impl Slots {
     }
 
     /// Takes a slot for a record about to be produced: for its future
-    /// (`target` `None`) or for a record without one. `None` when the slab
-    /// is exhausted (billions of slots). The record counts as in flight
-    /// until [`claim`](Self::claim) or [`cancel`](Self::cancel).
+    /// (`target` `None`) or for a record without one. Returns the slot and
+    /// the opaque value to give librdkafka (the slot and its generation);
+    /// `None` when the slab is exhausted (billions of slots). The record
+    /// counts as in flight until its report is claimed or [`cancel`]
+    /// (Self::cancel); once its produce call returned, call
+    /// [`sent`](Self::sent).
     #[inline]
-    pub(crate) fn insert(&self, target: Option<Target>, choices: Choices) -> Option<u32> {
+    pub(crate) fn insert(&self, target: Option<Target>, choices: Choices) -> Option<(u32, usize)> {
         let idx = match self.pop() {
             Some(idx) => idx,
             None => self.grow()?,
@@ -404,63 +430,116 @@ impl Slots {
             flags |= CHOSE_TIMESTAMP;
         }
         let next = match target {
-            None => state::IDLE,
+            None => state::UNSENT_IDLE,
             Some(Target::Handler(opaque)) => {
                 slot.offset.store(opaque as i64, Ordering::Relaxed);
-                state::HANDLER
+                state::UNSENT_HANDLER
             }
             Some(Target::Callback(callback)) => {
                 *slot.side() = Side::Callback(callback);
                 flags |= HAS_CALLBACK;
-                state::HANDLER
+                state::UNSENT_HANDLER
             }
         };
         slot.next.store(flags, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        // A free slot is this thread's alone: a plain store takes it.
+        let generation = (state::generation(slot.state.load(Ordering::Relaxed)) + 1) & 0xffff;
+        let word = (generation << 16) | next;
         // Published to the report's server by the produce call that follows
         // (librdkafka's queues synchronise), and by this release anyway.
-        slot.state.store(next, Ordering::Release);
-        Some(idx)
+        slot.state.store(word, Ordering::Release);
+        Some((idx, opaque_of(idx, word)))
     }
 
-    /// Gives back the slot of a record whose produce call failed; its
-    /// callback, if any, is dropped without being called.
-    pub(crate) fn cancel(&self, idx: u32) {
-        if let Some(slot) = self.get(idx) {
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            self.free_slot(idx, slot);
+    /// Marks the record of slot `idx` (taken as `opaque`) as handed to
+    /// librdkafka, unless its report was claimed already.
+    #[inline]
+    pub(crate) fn sent(&self, idx: u32, opaque: usize) {
+        let Some(slot) = self.get(idx) else {
+            return;
+        };
+        let word = slot.state.load(Ordering::Acquire);
+        let produced = match state::of(word) {
+            state::UNSENT_IDLE => state::IDLE,
+            state::UNSENT_HANDLER => state::HANDLER,
+            _ => return,
+        };
+        if opaque_of(idx, word) == opaque {
+            // Fails if the report was claimed meanwhile, which is fine; the
+            // generation keeps it from touching a later use of the slot.
+            let _ = slot.state.compare_exchange(
+                word,
+                state::with(word, produced),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
         }
     }
 
-    /// Completes slot `idx` with `report`, if it is in flight and nobody
-    /// claimed it first. `failure` builds the failed record's data; it is
-    /// called only for a future's slot when `report.err` is not 0 (for a
-    /// handler record the caller builds the result itself).
+    /// Gives back the slot of a record whose produce call failed; its
+    /// callback, if any, is dropped without being called. Nothing else
+    /// touches an UNSENT slot of a record librdkafka refused: no report
+    /// comes for it, and teardown leaves UNSENT slots alone.
+    pub(crate) fn cancel(&self, idx: u32) {
+        let Some(slot) = self.get(idx) else {
+            return;
+        };
+        let word = slot.state.load(Ordering::Acquire);
+        if matches!(state::of(word), state::UNSENT_IDLE | state::UNSENT_HANDLER) {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.free_slot(idx, slot);
+        } else {
+            tracing::error!(slot = idx, "cancelling a record that is not unsent");
+        }
+    }
+
+    /// Completes the slot named by a report's `opaque` with `report`, if
+    /// that record is in flight and nobody claimed it first. `failure`
+    /// builds the failed record's data; it is called only for a future's
+    /// slot when `report.err` is not 0 (for a handler record the caller
+    /// builds the result itself).
     pub(crate) fn claim(
         &self,
-        idx: usize,
+        opaque: usize,
         report: &Report,
         failure: impl FnOnce() -> Failure,
     ) -> Claimed {
-        let Some((idx, slot)) = u32::try_from(idx)
-            .ok()
-            .and_then(|i| Some((i, self.get(i)?)))
-        else {
+        let (idx, generation) = (opaque as u32, (opaque >> 32) as u32);
+        self.claim_slot(idx, Some(generation), report, failure)
+    }
+
+    /// The claim and completion of slot `idx`: for a report (of the use of
+    /// the slot with `generation`), or for teardown (`None`, which leaves
+    /// unsent records alone).
+    fn claim_slot(
+        &self,
+        idx: u32,
+        generation: Option<u32>,
+        report: &Report,
+        failure: impl FnOnce() -> Failure,
+    ) -> Claimed {
+        let Some(slot) = self.get(idx) else {
             return Claimed::No;
         };
         // The claim: exactly one completer moves the slot out of an
         // in-flight state; any other backs off.
         let mut current = slot.state.load(Ordering::Acquire);
         loop {
-            let claimed = match state::of(current) {
-                state::IDLE => state::FILLING,
-                state::TASK => state::FILLING_TASK,
-                state::DETACHED | state::HANDLER => state::FILLING_DETACHED,
+            if generation.is_some_and(|g| g != state::generation(current)) {
+                return Claimed::No;
+            }
+            let claimed = match (state::of(current), generation.is_some()) {
+                (state::IDLE, _) | (state::UNSENT_IDLE, true) => state::FILLING,
+                (state::TASK, _) => state::FILLING_TASK,
+                (state::DETACHED | state::HANDLER, _) | (state::UNSENT_HANDLER, true) => {
+                    state::FILLING_DETACHED
+                }
                 _ => return Claimed::No,
             };
             match slot.state.compare_exchange_weak(
                 current,
-                claimed,
+                state::with(current, claimed),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -469,7 +548,7 @@ impl Slots {
             }
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if state::of(current) == state::HANDLER {
+        if matches!(state::of(current), state::HANDLER | state::UNSENT_HANDLER) {
             let choices = slot.choices();
             let target = if slot.next.load(Ordering::Relaxed) & HAS_CALLBACK != 0 {
                 match std::mem::take(&mut *slot.side()) {
@@ -502,7 +581,7 @@ impl Slots {
         // completer backs off from READY too), then freed below.
         let filling = slot
             .state
-            .swap(state::ready(report.ts_type), Ordering::AcqRel);
+            .swap(state::ready(current, report.ts_type), Ordering::AcqRel);
         match state::of(filling) {
             state::FILLING_TASK => {
                 self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -522,8 +601,9 @@ impl Slots {
     }
 
     /// Completes every slot still in flight with `report` (teardown: their
-    /// reports can no longer arrive). Calls `handled` for each record
-    /// without a future. Returns how many slots it completed.
+    /// reports can no longer arrive), except records whose produce call has
+    /// not returned. Calls `handled` for each record without a future.
+    /// Returns how many slots it completed.
     pub(crate) fn fail_all(
         &self,
         report: &Report,
@@ -531,8 +611,8 @@ impl Slots {
     ) -> usize {
         let end = self.fresh.load(Ordering::Acquire).min(MAX_SLOTS);
         let mut failed = 0;
-        for idx in 0..end {
-            match self.claim(idx, report, || Failure::bare(report.err)) {
+        for idx in (0..end).filter_map(|i| u32::try_from(i).ok()) {
+            match self.claim_slot(idx, None, report, || Failure::bare(report.err)) {
                 Claimed::Future => failed += 1,
                 Claimed::Handler(target, choices) => {
                     failed += 1;
@@ -572,7 +652,7 @@ impl Slots {
                     self.waiting.fetch_add(1, Ordering::SeqCst);
                     match slot.state.compare_exchange(
                         current,
-                        next,
+                        state::with(current, next),
                         Ordering::AcqRel,
                         Ordering::Acquire,
                     ) {
@@ -636,14 +716,20 @@ impl Slots {
 
     /// Forgets the future of slot `idx`: a ready outcome is dropped now, a
     /// pending one when it arrives.
-    fn detach(&self, idx: u32) {
+    fn detach(&self, idx: u32, registered: bool) {
         let Some(slot) = self.get(idx) else {
             return;
         };
+        // A registered future clears its waker under the side lock, held
+        // across the hand-off: whoever frees the slot takes that lock first,
+        // so the slot cannot be reused, and another future's waker taken by
+        // mistake, before this is done.
+        let mut side = registered.then(|| slot.side());
         let mut current = slot.state.load(Ordering::Acquire);
         loop {
             let next = match state::of(current) {
                 state::READY => {
+                    drop(side);
                     drop(self.take_ready(idx, slot, current));
                     return;
                 }
@@ -653,14 +739,18 @@ impl Slots {
             };
             match slot.state.compare_exchange_weak(
                 current,
-                next,
+                state::with(current, next),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
                     if matches!(state::of(current), state::TASK | state::FILLING_TASK) {
                         self.waiting.fetch_sub(1, Ordering::SeqCst);
-                        drop(slot.take_waker());
+                        if let Some(side) = side.as_deref_mut() {
+                            if matches!(side, Side::Waker(_)) {
+                                *side = Side::Empty;
+                            }
+                        }
                     }
                     return;
                 }
@@ -680,7 +770,9 @@ impl Slots {
     /// never left a waker), without touching its mutex.
     #[inline]
     fn release(&self, idx: u32, slot: &Slot) {
-        slot.state.store(state::FREE, Ordering::Relaxed);
+        let word = slot.state.load(Ordering::Relaxed);
+        slot.state
+            .store(state::with(word, state::FREE), Ordering::Relaxed);
         self.push_free(idx, slot);
     }
 
@@ -805,8 +897,9 @@ impl DeliveryFuture {
 
     /// Blocks the current thread until the record is delivered or fails, or
     /// until `timeout` passes (then `None`, and the future can still be
-    /// waited on or awaited). Do not call it from a delivery callback of the
-    /// same producer: the report would be served by that very thread.
+    /// waited on or awaited). Called from a delivery callback of the same
+    /// producer it returns `None` at once if the report is not there yet:
+    /// the report would be served by that very thread, after the callback.
     pub fn wait(&mut self, timeout: Duration) -> Option<DeliveryResult> {
         let deadline = Instant::now() + timeout;
         let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
@@ -816,11 +909,20 @@ impl DeliveryFuture {
                 return Some(result);
             }
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || self.serving_here() {
                 return None;
             }
             std::thread::park_timeout(deadline - now);
         }
+    }
+
+    /// Whether this thread serves the producer's reports right now (it runs
+    /// one of its callbacks): then waiting here could never end.
+    fn serving_here(&self) -> bool {
+        self.slots
+            .owner
+            .upgrade()
+            .is_some_and(|shared| shared.serves_here())
     }
 }
 
@@ -861,7 +963,7 @@ impl Future for DeliveryFuture {
 impl Drop for DeliveryFuture {
     fn drop(&mut self) {
         if self.topic.take().is_some() {
-            self.slots.detach(self.idx);
+            self.slots.detach(self.idx, self.registered);
         }
     }
 }
@@ -884,6 +986,30 @@ impl Wake for ThreadWaker {
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.0.unpark();
+    }
+}
+
+/// Test shorthands for the sender's steps.
+#[cfg(test)]
+impl Slots {
+    /// Takes a slot as a sender does before its produce call.
+    fn take(&self, target: Option<Target>, choices: Choices) -> Option<u32> {
+        self.insert(target, choices).map(|(idx, _)| idx)
+    }
+
+    /// Takes a slot and marks its record produced.
+    fn take_sent(&self, target: Option<Target>, choices: Choices) -> Option<u32> {
+        let (idx, opaque) = self.insert(target, choices)?;
+        self.sent(idx, opaque);
+        Some(idx)
+    }
+
+    /// The opaque value of the current use of slot `idx`.
+    fn opaque(&self, idx: u32) -> usize {
+        opaque_of(
+            idx,
+            self.get(idx).map_or(0, |s| s.state.load(Ordering::Relaxed)),
+        )
     }
 }
 
@@ -935,24 +1061,24 @@ mod tests {
     #[test]
     fn free_slots_are_reused_in_last_in_first_out_order() {
         let slots = slab();
-        let a = slots.insert(None, Choices::default()).expect("slot");
-        let b = slots.insert(None, Choices::default()).expect("slot");
+        let a = slots.take(None, Choices::default()).expect("slot");
+        let b = slots.take(None, Choices::default()).expect("slot");
         assert_eq!((a, b), (0, 1));
         slots.cancel(a);
         slots.cancel(b);
-        assert_eq!(slots.insert(None, Choices::default()), Some(b));
-        assert_eq!(slots.insert(None, Choices::default()), Some(a));
-        assert_eq!(slots.insert(None, Choices::default()), Some(2));
+        assert_eq!(slots.take(None, Choices::default()), Some(b));
+        assert_eq!(slots.take(None, Choices::default()), Some(a));
+        assert_eq!(slots.take(None, Choices::default()), Some(2));
         assert_eq!(slots.in_flight(), 3);
     }
 
     #[test]
     fn a_slot_is_completed_once_and_the_second_claim_backs_off() {
         let slots = slab();
-        let idx = slots.insert(None, Choices::default()).expect("slot");
+        let idx = slots.take_sent(None, Choices::default()).expect("slot");
         let mut future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
         assert!(matches!(
-            slots.claim(idx as usize, &delivered(42), || Failure::bare(-1)),
+            slots.claim(slots.opaque(idx), &delivered(42), || Failure::bare(-1)),
             Claimed::Future
         ));
         // Teardown arriving late must not overwrite the real report.
@@ -968,7 +1094,7 @@ mod tests {
     #[test]
     fn a_waiting_future_is_woken_once_by_its_report() {
         let slots = slab();
-        let idx = slots.insert(None, Choices::default()).expect("slot");
+        let idx = slots.take_sent(None, Choices::default()).expect("slot");
         let mut future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
         let count = Arc::new(Counting(StdCount::new(0)));
         let waker = Waker::from(count.clone());
@@ -976,7 +1102,7 @@ mod tests {
         assert!(Pin::new(&mut future).poll(&mut cx).is_pending());
         assert!(Pin::new(&mut future).poll(&mut cx).is_pending());
         assert_eq!(slots.waiting(), 1);
-        slots.claim(idx as usize, &delivered(7), || Failure::bare(-1));
+        slots.claim(slots.opaque(idx), &delivered(7), || Failure::bare(-1));
         assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(slots.waiting(), 0);
         match Pin::new(&mut future).poll(&mut cx) {
@@ -992,13 +1118,13 @@ mod tests {
             partition: Some(3),
             timestamp: Some(99),
         };
-        let idx = slots.insert(None, choices).expect("slot");
+        let idx = slots.take_sent(None, choices).expect("slot");
         let mut future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
         let report = Report {
             err: ErrorCode::MsgSizeTooLarge.raw(),
             ..delivered(-1)
         };
-        slots.claim(idx as usize, &report, || Failure {
+        slots.claim(slots.opaque(idx), &report, || Failure {
             error: Error::kafka_code("delivery", report.err),
             key: Some(b"k".to_vec()),
             value: Some(b"v".to_vec()),
@@ -1017,27 +1143,27 @@ mod tests {
     #[test]
     fn a_dropped_future_frees_its_slot_when_the_report_comes() {
         let slots = slab();
-        let idx = slots.insert(None, Choices::default()).expect("slot");
+        let idx = slots.take_sent(None, Choices::default()).expect("slot");
         drop(DeliveryFuture::new(slots.clone(), idx, Topic::new("t")));
-        slots.claim(idx as usize, &delivered(1), || Failure::bare(-1));
-        assert_eq!(slots.insert(None, Choices::default()), Some(idx));
+        slots.claim(slots.opaque(idx), &delivered(1), || Failure::bare(-1));
+        assert_eq!(slots.take_sent(None, Choices::default()), Some(idx));
     }
 
     #[test]
     fn a_handler_record_hands_its_opaque_and_frees_its_slot() {
         let slots = slab();
         let idx = slots
-            .insert(Some(Target::Handler(u64::MAX - 1)), Choices::default())
+            .take_sent(Some(Target::Handler(u64::MAX - 1)), Choices::default())
             .expect("slot");
-        match slots.claim(idx as usize, &delivered(5), || Failure::bare(-1)) {
+        match slots.claim(slots.opaque(idx), &delivered(5), || Failure::bare(-1)) {
             Claimed::Handler(Target::Handler(opaque), _) => assert_eq!(opaque, u64::MAX - 1),
             _ => panic!("expected the handler's opaque"),
         }
         assert!(matches!(
-            slots.claim(idx as usize, &delivered(5), || Failure::bare(-1)),
+            slots.claim(slots.opaque(idx), &delivered(5), || Failure::bare(-1)),
             Claimed::No
         ));
-        assert_eq!(slots.insert(None, Choices::default()), Some(idx));
+        assert_eq!(slots.take_sent(None, Choices::default()), Some(idx));
     }
 
     #[test]
@@ -1046,7 +1172,7 @@ mod tests {
         let called = Arc::new(StdCount::new(0));
         let c = called.clone();
         slots
-            .insert(
+            .take_sent(
                 Some(Target::Callback(Box::new(move |r: DeliveryResult| {
                     assert!(r.is_err());
                     c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -1054,7 +1180,7 @@ mod tests {
                 Choices::default(),
             )
             .expect("slot");
-        let idx = slots.insert(None, Choices::default()).expect("slot");
+        let idx = slots.take_sent(None, Choices::default()).expect("slot");
         let mut future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
         let failed = slots.fail_all(&Report::destroyed(), |target, choices| {
             if let Target::Callback(callback) = target {
@@ -1076,6 +1202,51 @@ mod tests {
     }
 
     #[test]
+    fn a_report_from_an_earlier_use_of_a_slot_is_ignored() {
+        let slots = slab();
+        let idx = slots.take_sent(None, Choices::default()).expect("slot");
+        let old = slots.opaque(idx);
+        drop(DeliveryFuture::new(slots.clone(), idx, Topic::new("t")));
+        slots.claim(old, &delivered(1), || Failure::bare(-1));
+        // The slot's next record.
+        assert_eq!(slots.take_sent(None, Choices::default()), Some(idx));
+        let mut future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
+        assert!(matches!(
+            slots.claim(old, &delivered(1), || Failure::bare(-1)),
+            Claimed::No
+        ));
+        slots.claim(slots.opaque(idx), &delivered(2), || Failure::bare(-1));
+        let meta = future
+            .wait(Duration::from_secs(1))
+            .expect("ready")
+            .expect("ok");
+        assert_eq!(meta.offset, 2);
+    }
+
+    #[test]
+    fn teardown_leaves_a_record_whose_produce_call_has_not_returned() {
+        let slots = slab();
+        let (idx, opaque) = slots.insert(None, Choices::default()).expect("slot");
+        assert_eq!(slots.fail_all(&Report::destroyed(), |_, _| {}), 0);
+        // Its produce call succeeded after all: the real report completes it.
+        slots.sent(idx, opaque);
+        let mut future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
+        slots.claim(opaque, &delivered(9), || Failure::bare(-1));
+        let meta = future
+            .wait(Duration::from_secs(1))
+            .expect("ready")
+            .expect("ok");
+        assert_eq!(meta.offset, 9);
+        // And one whose produce call failed is given back once.
+        let (idx, _) = slots.insert(None, Choices::default()).expect("slot");
+        assert_eq!(slots.fail_all(&Report::destroyed(), |_, _| {}), 0);
+        slots.cancel(idx);
+        assert_eq!(slots.in_flight(), 0);
+        assert_eq!(slots.take(None, Choices::default()), Some(idx));
+        assert_eq!(slots.take(None, Choices::default()), Some(idx + 1));
+    }
+
+    #[test]
     fn concurrent_senders_each_get_their_own_outcome() {
         let slots = slab();
         let threads: Vec<_> = (0..4)
@@ -1084,12 +1255,14 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..2000i64 {
                         let offset = t * 1_000_000 + i;
-                        let idx = slots.insert(None, Choices::default()).expect("slot");
+                        let idx = slots.take_sent(None, Choices::default()).expect("slot");
                         let mut future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
                         let completer = {
                             let slots = slots.clone();
                             std::thread::spawn(move || {
-                                slots.claim(idx as usize, &delivered(offset), || Failure::bare(-1));
+                                slots.claim(slots.opaque(idx), &delivered(offset), || {
+                                    Failure::bare(-1)
+                                });
                             })
                         };
                         let meta = future
@@ -1142,11 +1315,11 @@ mod loom_model {
     fn loom_report_against_a_polling_future() {
         loom::model(|| {
             let slots = Arc::new(Slots::new(Weak::new()));
-            let idx = slots.insert(None, Choices::default()).expect("slot");
+            let idx = slots.take_sent(None, Choices::default()).expect("slot");
             let completer = {
                 let slots = slots.clone();
                 thread::spawn(move || {
-                    slots.claim(idx as usize, &report(42), || Failure::bare(-1));
+                    slots.claim(slots.opaque(idx), &report(42), || Failure::bare(-1));
                 })
             };
             let count = Arc::new(Counting(StdCount::new(0)));
@@ -1168,8 +1341,8 @@ mod loom_model {
             assert_eq!(slots.waiting(), 0);
             assert_eq!(slots.in_flight(), 0);
             // Freed once: the next two inserts get the slot, then a new one.
-            assert_eq!(slots.insert(None, Choices::default()), Some(idx));
-            assert_eq!(slots.insert(None, Choices::default()), Some(idx + 1));
+            assert_eq!(slots.take_sent(None, Choices::default()), Some(idx));
+            assert_eq!(slots.take_sent(None, Choices::default()), Some(idx + 1));
         });
     }
 
@@ -1179,7 +1352,7 @@ mod loom_model {
     fn loom_two_completers_and_a_dropped_future() {
         loom::model(|| {
             let slots = Arc::new(Slots::new(Weak::new()));
-            let idx = slots.insert(None, Choices::default()).expect("slot");
+            let idx = slots.take_sent(None, Choices::default()).expect("slot");
             let future = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
             let won = Arc::new(StdCount::new(0));
             let completers: Vec<_> = [report(42), Report::destroyed()]
@@ -1189,7 +1362,7 @@ mod loom_model {
                     let won = won.clone();
                     thread::spawn(move || {
                         if matches!(
-                            slots.claim(idx as usize, &r, || Failure::bare(r.err)),
+                            slots.claim(slots.opaque(idx), &r, || Failure::bare(r.err)),
                             Claimed::Future
                         ) {
                             won.fetch_add(1, StdOrdering::SeqCst);
@@ -1202,8 +1375,8 @@ mod loom_model {
                 c.join().expect("completer");
             }
             assert_eq!(won.load(StdOrdering::SeqCst), 1);
-            assert_eq!(slots.insert(None, Choices::default()), Some(idx));
-            assert_eq!(slots.insert(None, Choices::default()), Some(idx + 1));
+            assert_eq!(slots.take_sent(None, Choices::default()), Some(idx));
+            assert_eq!(slots.take_sent(None, Choices::default()), Some(idx + 1));
         });
     }
 
@@ -1213,20 +1386,124 @@ mod loom_model {
     fn loom_free_stack_hands_each_slot_out_once() {
         loom::model(|| {
             let slots = Arc::new(Slots::new(Weak::new()));
-            let a = slots.insert(None, Choices::default()).expect("slot");
-            let b = slots.insert(None, Choices::default()).expect("slot");
+            let a = slots.take(None, Choices::default()).expect("slot");
+            let b = slots.take(None, Choices::default()).expect("slot");
             slots.cancel(a);
             let t = {
                 let slots = slots.clone();
                 thread::spawn(move || {
                     slots.cancel(b);
-                    slots.insert(None, Choices::default()).expect("slot")
+                    slots.take(None, Choices::default()).expect("slot")
                 })
             };
-            let mine = slots.insert(None, Choices::default()).expect("slot");
+            let mine = slots.take(None, Choices::default()).expect("slot");
             let theirs = t.join().expect("thread");
             assert_ne!(mine, theirs);
             assert!([a, b].contains(&mine) && [a, b].contains(&theirs));
+        });
+    }
+
+    /// A future that registered is dropped while its report is served; the
+    /// slot is freed and taken by a new future that registers: the new
+    /// future's report must wake it (dropping the first future must not
+    /// take the second one's waker).
+    #[test]
+    fn loom_a_dropped_future_does_not_take_the_next_futures_waker() {
+        loom::model(|| {
+            let slots = Arc::new(Slots::new(Weak::new()));
+            let idx = slots.take_sent(None, Choices::default()).expect("slot");
+            let mut first = DeliveryFuture::new(slots.clone(), idx, Topic::new("t"));
+            let count = Arc::new(Counting(StdCount::new(0)));
+            let waker = Waker::from(count.clone());
+            assert!(slots
+                .poll_slot(idx, &waker, &mut first.registered)
+                .is_none());
+            let dropper = thread::spawn(move || drop(first));
+            let opaque = slots.opaque(idx);
+            let server = {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    slots.claim(opaque, &report(1), || Failure::bare(-1));
+                })
+            };
+            server.join().expect("server");
+            let again = slots.take_sent(None, Choices::default()).expect("slot");
+            if again == idx {
+                let count = Arc::new(Counting(StdCount::new(0)));
+                let waker = Waker::from(count.clone());
+                let mut registered = false;
+                if slots.poll_slot(idx, &waker, &mut registered).is_none() {
+                    dropper.join().expect("dropper");
+                    slots.claim(slots.opaque(idx), &report(2), || Failure::bare(-1));
+                    assert_eq!(count.0.load(StdOrdering::SeqCst), 1, "not woken");
+                    return;
+                }
+            }
+            dropper.join().expect("dropper");
+        });
+    }
+
+    /// Teardown runs while a sender has taken a callback record's slot and
+    /// its produce call fails: the callback is not called, and the slot is
+    /// given back exactly once.
+    #[test]
+    fn loom_teardown_against_a_record_being_produced() {
+        loom::model(|| {
+            let slots = Arc::new(Slots::new(Weak::new()));
+            // A slot exists already, so teardown's range covers the next one.
+            let first = slots.take(None, Choices::default()).expect("slot");
+            slots.cancel(first);
+            let called = Arc::new(StdCount::new(0));
+            let sender = {
+                let slots = slots.clone();
+                let called = called.clone();
+                thread::spawn(move || {
+                    let callback = Box::new(move |_: DeliveryResult| {
+                        called.fetch_add(1, StdOrdering::SeqCst);
+                    });
+                    let idx = slots
+                        .take(Some(Target::Callback(callback)), Choices::default())
+                        .expect("slot");
+                    slots.cancel(idx);
+                })
+            };
+            let failed = slots.fail_all(&Report::destroyed(), |_, _| {
+                panic!("teardown claimed a record being produced")
+            });
+            sender.join().expect("sender");
+            assert_eq!(failed, 0);
+            assert_eq!(called.load(StdOrdering::SeqCst), 0);
+            assert_eq!(slots.in_flight(), 0);
+            let x = slots.take(None, Choices::default()).expect("slot");
+            let y = slots.take(None, Choices::default()).expect("slot");
+            assert_ne!(x, y, "one slot handed out twice");
+        });
+    }
+
+    /// The free stack's ABA case: one thread pops, pops and pushes back
+    /// while the other is in the middle of a pop; the change count makes
+    /// the stale pop fail.
+    #[test]
+    fn loom_free_stack_survives_a_pop_pop_push_in_between() {
+        loom::model(|| {
+            let slots = Arc::new(Slots::new(Weak::new()));
+            let a = slots.take(None, Choices::default()).expect("slot");
+            let b = slots.take(None, Choices::default()).expect("slot");
+            slots.cancel(b);
+            slots.cancel(a);
+            let other = {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    let x = slots.take(None, Choices::default()).expect("slot");
+                    let y = slots.take(None, Choices::default()).expect("slot");
+                    slots.cancel(x);
+                    y
+                })
+            };
+            let m = slots.take(None, Choices::default()).expect("slot");
+            let y = other.join().expect("thread");
+            let n = slots.take(None, Choices::default()).expect("slot");
+            assert!(m != y && n != y && m != n, "{m} {y} {n}");
         });
     }
 }

@@ -157,6 +157,9 @@ impl Drop for ServeGuard<'_> {
             }
         });
         drop(self.buffer.take());
+        // Ordered against a waiter's count-then-check (`after_registering`),
+        // which the unlock's release alone does not order.
+        std::sync::atomic::fence(Ordering::SeqCst);
         // An event that arrived after this thread's last poll found the
         // queue empty: if someone waits for it, the dispatcher serves it.
         let signal = &self.shared.signal;
@@ -173,7 +176,7 @@ impl Shared {
 
     /// Whether this thread is serving this producer's main queue (it is
     /// running one of its callbacks).
-    fn serves_here(&self) -> bool {
+    pub(crate) fn serves_here(&self) -> bool {
         let id = self.id();
         SERVING
             .try_with(|s| s.borrow().contains(&id))
@@ -208,8 +211,11 @@ impl Shared {
     /// thread is serving them.
     #[inline(never)]
     pub(crate) fn serve_inline(&self) {
-        if let Some(mut guard) = self.try_serving() {
-            self.drain(&mut guard);
+        match self.try_serving() {
+            Some(mut guard) => self.drain(&mut guard),
+            // Another thread serves; it checks for pending events and
+            // waiters when it lets go (see ServeGuard::drop).
+            None => std::sync::atomic::fence(Ordering::SeqCst),
         }
     }
 
@@ -380,7 +386,7 @@ impl Shared {
         } else {
             Some(native_headers(&record.headers)?)
         };
-        let Some(idx) = self.slots.insert(target, Choices::of(record)) else {
+        let Some((idx, opaque)) = self.slots.insert(target, Choices::of(record)) else {
             return Err(RawError {
                 message: "too many records in flight".into(),
                 ..RawError::from_code(QUEUE_FULL)
@@ -393,10 +399,13 @@ impl Shared {
             value: record.value.as_deref(),
             timestamp: record.timestamp.unwrap_or(0),
             headers,
-            opaque: idx as usize,
+            opaque,
         });
         match produced {
-            Ok(()) => Ok(idx),
+            Ok(()) => {
+                self.slots.sent(idx, opaque);
+                Ok(idx)
+            }
             Err(e) => {
                 self.slots.cancel(idx);
                 Err(e)
@@ -608,7 +617,23 @@ impl ProducerBuilder {
     }
 
     /// Creates the producer.
+    ///
+    /// `delivery.report.only.error=true` is refused: librdkafka then drops
+    /// the reports of delivered records, so their futures and callbacks
+    /// could never learn the outcome.
     pub fn build(self) -> Result<Producer, Error> {
+        if self
+            .config
+            .get("delivery.report.only.error")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            return Err(Error::Config {
+                key: "delivery.report.only.error".into(),
+                reason: "kafkit needs a report for every record to resolve its delivery future or \
+                         call its callback; leave it false and ignore successful outcomes instead"
+                    .into(),
+            });
+        }
         let core = ClientCore::new(
             ClientKind::Producer,
             &self.config,
