@@ -2,7 +2,7 @@
 //!
 //! One record's path, in three files: [`Producer::send`] (here) takes a slot
 //! in the slab of records in flight (delivery.rs) and hands the record to
-//! librdkafka (`NativeClient::produce`, native/client.rs) with the slot's
+//! librdkafka (`NativeClient::produce`, native/produce.rs) with the slot's
 //! index as its opaque value. Whoever serves the main queue next
 //! ([`Shared::serve`], here) claims the slot named by each delivery report
 //! and fills it in; the [`DeliveryFuture`] (delivery.rs) reads it, or the
