@@ -1,5 +1,7 @@
 //! The core shared by every client: the librdkafka handle, its main queue,
-//! and the dispatcher that serves logs, errors and statistics.
+//! and the error, log and statistics handling every client's main queue
+//! needs (served by a consumer's dispatcher, or by whichever thread serves a
+//! producer's queue).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -18,7 +20,8 @@ pub(crate) type ErrorHandler = Arc<dyn Fn(&Error) + Send + Sync>;
 /// Callback for each statistics report.
 pub(crate) type StatsHandler = Arc<dyn Fn(&Statistics) + Send + Sync>;
 
-/// User callbacks served by the dispatcher.
+/// User callbacks for error and statistics events, run by whichever thread
+/// serves the main queue.
 #[derive(Clone, Default)]
 pub(crate) struct Handlers {
     pub on_error: Option<ErrorHandler>,
@@ -307,24 +310,7 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
     /// Whether the dispatcher should exit.
     fn stopped(&self) -> bool;
     /// Serves one event polled from the main queue.
-    fn serve(&self, event: NativeEvent) {
-        self.core().handle_event(&event);
-    }
-    /// How long the next poll of the main queue may wait for an event.
-    fn poll_timeout(&self) -> std::time::Duration {
-        // A long timeout is fine: shutdown wakes the queue explicitly.
-        std::time::Duration::from_secs(1)
-    }
-    /// Called after every poll of the main queue, with or without an event.
-    fn after_poll(&self) {}
-    /// One turn of the dispatcher loop: by default, waits for one event on
-    /// the main queue and serves it.
-    fn dispatch_once(&self) {
-        if let Some(event) = self.core().main_queue.poll(self.poll_timeout()) {
-            self.serve(event);
-        }
-        self.after_poll();
-    }
+    fn serve(&self, event: NativeEvent);
 }
 
 /// Spawns the dispatcher thread of `shared`; it runs until `stopped()` is
@@ -337,7 +323,14 @@ pub(crate) fn spawn_dispatcher<S: Dispatch>(
         .name(name)
         .spawn(move || {
             while !shared.stopped() {
-                shared.dispatch_once();
+                // A long timeout is fine: shutdown wakes the queue explicitly.
+                if let Some(event) = shared
+                    .core()
+                    .main_queue
+                    .poll(std::time::Duration::from_secs(1))
+                {
+                    shared.serve(event);
+                }
             }
         })
         .map_err(|e| Error::Io {

@@ -83,7 +83,8 @@ impl Message {
     }
 
     /// The headers, in order, with each name as the bytes it was written
-    /// with.
+    /// with, up to its first NUL byte (librdkafka hands names over as C
+    /// strings).
     pub fn raw_headers(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
         (0..self.native.header_count()).filter_map(move |i| self.native.header(i))
     }

@@ -102,10 +102,6 @@ impl KafkaError {
         }
     }
 
-    pub(crate) fn from_code(op: &'static str, code: i32) -> Self {
-        Self::from_raw(op, RawError::from_code(code))
-    }
-
     /// The error of a failed delivery report, classified as librdkafka
     /// itself treats its code (see [`delivery_is_retriable`]).
     pub(crate) fn delivery(code: i32, message: String) -> Self {
@@ -145,13 +141,14 @@ impl KafkaError {
     ///
     /// For a failed delivery (operation `"delivery"`) this follows
     /// librdkafka's own handling of the code: true only for codes librdkafka
-    /// itself retries, so the record reached its retry limit or
-    /// `message.timeout.ms` without being persisted in a way that a resend
-    /// would duplicate. Codes librdkafka treats as permanent (such as
-    /// `NETWORK_EXCEPTION`, which fails a whole batch at once, or
-    /// `MSG_TIMED_OUT`, whose record may have been written) are not
-    /// retriable: resending them would give up the ordering and the
-    /// idempotence the producer was configured with.
+    /// itself retries, so the record ran out of retries or of
+    /// `message.timeout.ms`. Some of them (`_TRANSPORT`, `_TIMED_OUT`,
+    /// `REQUEST_TIMED_OUT`, `NOT_ENOUGH_REPLICAS_AFTER_APPEND`) may have left
+    /// the record written, so a resend can duplicate it. Codes librdkafka
+    /// treats as permanent (such as `NETWORK_EXCEPTION`, which fails a whole
+    /// batch at once, or `MSG_TIMED_OUT`) are not retriable: resending them
+    /// would give up the ordering and the idempotence the producer was
+    /// configured with.
     pub fn is_retriable(&self) -> bool {
         if self.op == DELIVERY {
             return self.retriable;
@@ -283,10 +280,6 @@ pub enum Error {
 impl Error {
     pub(crate) fn kafka(op: &'static str, raw: RawError) -> Self {
         Error::Kafka(KafkaError::from_raw(op, raw))
-    }
-
-    pub(crate) fn kafka_code(op: &'static str, code: i32) -> Self {
-        Error::Kafka(KafkaError::from_code(op, code))
     }
 
     /// The Kafka error code, for errors that come from librdkafka or a broker.

@@ -9,7 +9,7 @@
 //! A slot's life is one atomic state word:
 //!
 //! ```text
-//!           insert                claim (the report's server)       publish
+//!       insert, sent          claim (the report's server)       publish
 //!   FREE ----------> IDLE -------------------------------> FILLING ----------> READY --> FREE
 //!     |               | poll: waker          claim          |  poll: waker               (taken by
 //!     |               v                 +------------> FILLING_TASK --publish, wake-->      the future)
@@ -20,8 +20,16 @@
 //!     +--------> HANDLER ----------- claim -----------------+ (the outcome goes to the handler)
 //! ```
 //!
+//! Between `insert` and `sent` (the produce call's return) a slot is
+//! UNSENT_IDLE or UNSENT_HANDLER: its report may already be claimed, but
+//! teardown leaves it alone, as the record may still be produced. The state
+//! word also carries the slot's generation, bumped by each `insert` and
+//! given to librdkafka in the opaque value, so that nothing from an earlier
+//! use of a slot (a late report, a sender's `sent`) touches a later one.
+//!
 //! Only the thread that claims a slot (one compare-exchange from IDLE, TASK,
-//! DETACHED or HANDLER) writes its report, so a slot is completed exactly
+//! DETACHED, HANDLER or, for a report that beats its produce call's return,
+//! UNSENT_IDLE or UNSENT_HANDLER) writes its report, so a slot is completed exactly
 //! once: a second completer (teardown failing what is left while a late
 //! report arrives) finds it claimed and backs off. While the claimer fills
 //! the slot, the future may still register a waker or go away; the claimer
@@ -30,7 +38,8 @@
 //! The report itself (partition, offset, timestamp, error code) is written in
 //! relaxed atomics before the state turns READY, which publishes it. A
 //! future's waker or a record's callback sits behind a per-slot mutex that
-//! is only touched when a future is polled before its report arrives; the
+//! is touched only for records with their own callback and for futures
+//! polled before their report arrives; the
 //! data of failed records go to a shared table, as failures are rare. A
 //! slot fills one cache line, so handing it from one thread to another moves
 //! one line and disturbs no other slot.
@@ -50,7 +59,8 @@ use std::time::{Duration, Instant};
 use super::payload::Payload;
 use super::record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp};
 use super::{Shared, Topic};
-use crate::{Error, ErrorCode};
+use crate::native::RawError;
+use crate::{Error, ErrorCode, KafkaError};
 use sync::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// The atomics and mutex of the slab: loom's when the state machine is
@@ -117,7 +127,27 @@ impl Failure {
     /// A failure whose record data could not be recovered.
     pub(crate) fn bare(code: i32) -> Self {
         Failure {
-            error: Error::kafka_code("delivery", code),
+            error: Error::Kafka(KafkaError::delivery(
+                code,
+                RawError::from_code(code).message,
+            )),
+            key: None,
+            value: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The failure of a record whose report never came before teardown.
+    pub(crate) fn lost() -> Self {
+        let code = ErrorCode::Destroy.raw();
+        Failure {
+            error: Error::Kafka(KafkaError::delivery(
+                code,
+                "the producer was torn down before librdkafka reported this record: it may or may \
+                 not have been written, and its key, value and headers (for a record sent with a \
+                 callback or to the delivery handler, also its topic) could not be recovered"
+                    .into(),
+            )),
             key: None,
             value: None,
             headers: Vec::new(),
@@ -410,9 +440,9 @@ impl Slots {
     /// (`target` `None`) or for a record without one. Returns the slot and
     /// the opaque value to give librdkafka (the slot and its generation);
     /// `None` when the slab is exhausted (billions of slots). The record
-    /// counts as in flight until its report is claimed or [`cancel`]
-    /// (Self::cancel); once its produce call returned, call
-    /// [`sent`](Self::sent).
+    /// counts as in flight until its report is claimed or
+    /// [`cancel`](Self::cancel) is called; once its produce call returned,
+    /// call [`sent`](Self::sent).
     #[inline]
     pub(crate) fn insert(&self, target: Option<Target>, choices: Choices) -> Option<(u32, usize)> {
         let idx = match self.pop() {
@@ -612,7 +642,7 @@ impl Slots {
         let end = self.fresh.load(Ordering::Acquire).min(MAX_SLOTS);
         let mut failed = 0;
         for idx in (0..end).filter_map(|i| u32::try_from(i).ok()) {
-            match self.claim_slot(idx, None, report, || Failure::bare(report.err)) {
+            match self.claim_slot(idx, None, report, Failure::lost) {
                 Claimed::Future => failed += 1,
                 Claimed::Handler(target, choices) => {
                     failed += 1;
@@ -1125,7 +1155,7 @@ mod tests {
             ..delivered(-1)
         };
         slots.claim(slots.opaque(idx), &report, || Failure {
-            error: Error::kafka_code("delivery", report.err),
+            error: Failure::bare(report.err).error,
             key: Some(b"k".to_vec()),
             value: Some(b"v".to_vec()),
             headers: Vec::new(),

@@ -246,6 +246,8 @@ impl Shared {
             return;
         }
         let Some(buffer) = guard.buffer.as_deref_mut() else {
+            // The token holds its buffer until it is dropped.
+            tracing::error!("a delivery report event served without the serving token's buffer");
             return;
         };
         event.for_each_delivery_batch(buffer, |batch| {
@@ -450,9 +452,7 @@ impl Shared {
     fn fail_rest(&self) {
         let report = Report::destroyed();
         let failed = self.slots.fail_all(&report, |target, choices| {
-            let result = finish(Topic::new(""), choices, &report, || {
-                Failure::bare(report.err)
-            });
+            let result = finish(Topic::new(""), choices, &report, Failure::lost);
             self.call(target, result);
         });
         if failed > 0 {
@@ -473,7 +473,8 @@ fn native_headers(headers: &[Header]) -> Result<NativeHeaders, RawError> {
         if header.name.contains('\0') {
             return Err(RawError {
                 message: format!(
-                    "header name {:?} contains a NUL byte, which Kafka clients cut names at",
+                    "header name {:?} contains a NUL byte: librdkafka passes header names as C \
+                     strings and would cut it there",
                     header.name
                 ),
                 ..RawError::from_code(ErrorCode::InvalidArg.raw())
@@ -762,7 +763,9 @@ impl Producer {
     /// handler set with [`ProducerBuilder::on_delivery`], with `opaque`.
     /// Nothing is allocated per record for the callback. A full queue is an
     /// immediate error, as for [`try_send`](Self::try_send), and the handler
-    /// is then not called; so is a producer built without a handler.
+    /// is then not called. On a producer built without
+    /// [`ProducerBuilder::on_delivery`] every call fails with
+    /// [`ErrorCode::InvalidArg`].
     pub fn produce(&self, record: Record, opaque: u64) -> Result<(), ProduceError> {
         let shared = self.shared();
         if shared.handler.is_none() {
@@ -827,11 +830,18 @@ impl Producer {
             let now = Instant::now();
             if now >= deadline || self.shared().serves_here() {
                 let record = fut.record.take().unwrap_or_else(|| Record::to(""));
-                return Err(produce_error(
-                    "produce",
-                    RawError::from_code(QUEUE_FULL),
-                    record,
-                ));
+                let message = if now >= deadline {
+                    format!("the producer's queue stayed full for {timeout:?}")
+                } else {
+                    "the queue is full, and the reports that would free it are served by this \
+                     thread, after the delivery callback returns"
+                        .to_string()
+                };
+                let raw = RawError {
+                    message,
+                    ..RawError::from_code(QUEUE_FULL)
+                };
+                return Err(produce_error("produce", raw, record));
             }
             std::thread::park_timeout(deadline - now);
         }
@@ -856,12 +866,15 @@ impl Producer {
                 },
             )));
         }
-        if !shared.flush_all(timeout) {
+        let flushed = shared.flush_all(timeout);
+        if !flushed {
             // Serve what the dispatcher has not yet, for an exact count.
             shared.serve_inline();
         }
         match shared.slots.in_flight() {
             0 => Ok(()),
+            // Only records sent by other threads during the flush remain.
+            _ if flushed => Ok(()),
             left => Err(Error::Kafka(KafkaError::from_raw(
                 "flush",
                 RawError {

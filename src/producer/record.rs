@@ -428,7 +428,9 @@ pub struct RecordMetadata {
 pub struct ProduceError {
     /// Why the record was not delivered.
     pub error: Error,
-    /// The record, as it was given.
+    /// The record, as it was given (for a record still unreported when the
+    /// producer was torn down, error code `Destroy`, only what kafkit kept
+    /// of it: its key, value and headers stayed inside librdkafka).
     pub record: Record,
 }
 
