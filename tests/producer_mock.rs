@@ -880,3 +880,43 @@ fn delivery_reports_for_errors_only_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn the_delivery_handler_gets_each_record_once_with_its_opaque_and_topic() {
+    let target = Target::mock(1);
+    let topics = [target.topic("handler-a", 2), target.topic("handler-b", 1)];
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let producer = Producer::builder(&target.config())
+        .on_delivery(move |result, opaque| {
+            let topic = result.as_ref().map(|m| m.topic.to_string()).ok();
+            if let Ok(mut v) = sink.lock() {
+                v.push((opaque, topic));
+            }
+        })
+        .build()
+        .expect("producer");
+    let n = 2000u64;
+    for i in 0..n {
+        let topic = &topics[(i % 3 == 0) as usize];
+        producer
+            .produce(Record::to(topic.as_str()).value(format!("{i}")), i)
+            .expect("enqueue");
+    }
+    producer.flush(Duration::from_secs(30)).expect("flushed");
+    let mut seen = seen.lock().map(|v| v.clone()).unwrap_or_default();
+    seen.sort();
+    assert_eq!(seen.len() as u64, n, "each record reported once");
+    for (i, (opaque, topic)) in seen.into_iter().enumerate() {
+        assert_eq!(opaque, i as u64);
+        let want = &topics[(i % 3 == 0) as usize];
+        assert_eq!(topic.as_deref(), Some(want.as_str()), "record {i}");
+    }
+    // Without a handler, produce() refuses and hands the record back.
+    let plain = Producer::new(&target.config()).expect("producer");
+    let err = plain
+        .produce(Record::to(topics[0].as_str()).value("x"), 7)
+        .expect_err("no handler");
+    assert_eq!(err.error.code(), Some(ErrorCode::InvalidArg));
+    assert_eq!(err.record.value_bytes(), Some(&b"x"[..]));
+}
