@@ -3,17 +3,17 @@
 mod commit;
 mod message;
 mod read;
+mod reader;
 mod types;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 pub use commit::CommitFuture;
 pub use message::Message;
-pub use read::{BatchStream, Iter, MessageStream, ReadUntil};
+pub use read::{BatchStream, Iter, MessageStream, PartitionStream, ReadUntil};
 pub use types::{
     ConsumerGroupMetadata, Offset, PartitionOffset, RebalanceListener, TopicPartition,
 };
@@ -22,11 +22,12 @@ use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
     code, event_type, ClientKind, NativeEvent, NativeMessage, RawError, RebalanceCall,
-    RebalanceHook, TopicPartitionList, WakingQueue,
+    RebalanceHook, TopicPartitionList,
 };
 use crate::statistics::Statistics;
 use crate::{Error, KafkaError};
 use commit::Commits;
+use reader::{Reader, Taken};
 
 /// What the consumer's dispatcher thread and its handles share: the client.
 pub(crate) struct Shared {
@@ -53,35 +54,13 @@ impl Dispatch for Shared {
     }
 }
 
-/// Tasks waiting for the consumer queue to become non-empty.
-#[derive(Default)]
-struct Wakers {
-    list: Mutex<Vec<Waker>>,
-}
-
-impl Wakers {
-    fn register(&self, waker: &Waker) {
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        if !list.iter().any(|w| w.will_wake(waker)) {
-            list.push(waker.clone());
-        }
-    }
-
-    fn wake_all(&self) {
-        let list = std::mem::take(&mut *self.list.lock().unwrap_or_else(|p| p.into_inner()));
-        for w in list {
-            w.wake();
-        }
-    }
-}
-
 /// The state behind every handle of one consumer.
 struct Inner {
-    /// The consumer queue, with the hook that wakes streams (it keeps the
-    /// client alive, as messages do).
-    queue: WakingQueue,
+    /// The consumer queue and its read buffer.
+    main: Reader,
+    /// Partitions read through their own [`PartitionStream`].
+    split: Mutex<Vec<Split>>,
     shared: Arc<Shared>,
-    wakers: Arc<Wakers>,
     dispatcher: Mutex<Option<std::thread::JoinHandle<()>>>,
     handles: AtomicUsize,
     /// Set when closing starts: reads end.
@@ -93,46 +72,18 @@ struct Inner {
     /// `max.poll.interval.ms`), so that an idle but attentive stream is not
     /// taken for a stuck application and removed from its group.
     keepalive: Duration,
-    /// Errors met inside a batch, returned by the next read.
-    pending: PendingErrors,
     /// Partitions paused through this consumer.
     paused: Mutex<BTreeSet<TopicPartition>>,
+    /// `enable.auto.offset.store` as the user set it: kafkit then stores
+    /// each message's offset when it hands the message out.
+    auto_store: bool,
 }
 
-/// Consumer errors met inside a batch, returned by the next reads. The
-/// count lets the per-message read path skip the lock.
-#[derive(Default)]
-struct PendingErrors {
-    list: Mutex<VecDeque<Error>>,
-    count: AtomicUsize,
-}
-
-impl PendingErrors {
-    fn is_empty(&self) -> bool {
-        self.count.load(Ordering::Acquire) == 0
-    }
-
-    fn push_back(&self, e: Error) {
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        list.push_back(e);
-        self.count.store(list.len(), Ordering::Release);
-    }
-
-    fn push_front(&self, e: Error) {
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        list.push_front(e);
-        self.count.store(list.len(), Ordering::Release);
-    }
-
-    fn pop(&self) -> Option<Error> {
-        if self.is_empty() {
-            return None;
-        }
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        let e = list.pop_front();
-        self.count.store(list.len(), Ordering::Release);
-        e
-    }
+/// A partition read through its own queue and buffer.
+struct Split {
+    topic: String,
+    partition: i32,
+    reader: Arc<Reader>,
 }
 
 /// A Kafka consumer in a consumer group.
@@ -212,11 +163,19 @@ impl ConsumerBuilder {
                 reason: "a consumer needs a group id, even to assign partitions itself".into(),
             });
         }
+        // kafkit stores offsets itself, as messages reach the user; librdkafka
+        // would store them when it hands a batch to the read buffer.
+        let auto_store = self
+            .config
+            .get("enable.auto.offset.store")
+            .map_or(true, parse_bool);
+        let mut config = self.config.clone();
+        config.set("enable.auto.offset.store", "false")?;
         let target: Arc<OnceLock<Weak<Inner>>> = Arc::new(OnceLock::new());
         let hook = rebalance_hook(target.clone(), self.listener);
         let core = ClientCore::with_rebalance(
             ClientKind::Consumer,
-            &self.config,
+            &config,
             0,
             self.handlers,
             Some(hook),
@@ -227,9 +186,6 @@ impl ConsumerBuilder {
                 reason: "librdkafka created no consumer queue".into(),
             });
         };
-        let wakers = Arc::new(Wakers::default());
-        let hook_wakers = wakers.clone();
-        let queue = WakingQueue::new(queue, Box::new(move || hook_wakers.wake_all()));
         let shared = Arc::new(Shared {
             core,
             stop: AtomicBool::new(false),
@@ -237,21 +193,27 @@ impl ConsumerBuilder {
         });
         let dispatcher = spawn_dispatcher(shared.clone())?;
         let inner = Arc::new(Inner {
-            queue,
+            main: Reader::new(queue, auto_store),
+            split: Mutex::new(Vec::new()),
+            auto_store,
             shared,
-            wakers,
             dispatcher: Mutex::new(Some(dispatcher)),
             handles: AtomicUsize::new(1),
             closing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             close_timeout: self.config.close_timeout_value(),
             keepalive: keepalive_interval(&self.config),
-            pending: PendingErrors::default(),
             paused: Mutex::new(BTreeSet::new()),
         });
         let _ = target.set(Arc::downgrade(&inner));
         Ok(Consumer { inner, owner: true })
     }
+}
+
+/// A boolean property's value as librdkafka reads it.
+fn parse_bool(value: &str) -> bool {
+    let v = value.trim();
+    v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("t") || v == "1"
 }
 
 /// Half of `max.poll.interval.ms` (librdkafka's default: 300 000).
@@ -280,17 +242,14 @@ fn rebalance_hook(
             inner,
             owner: false,
         });
-        if let Some(consumer) = &consumer {
-            if !call.is_assign() {
-                let mut paused = consumer
-                    .inner
-                    .paused
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                for tp in &partitions {
-                    paused.remove(tp);
-                }
-            }
+        let pairs: Vec<(&str, i32)> = partitions
+            .iter()
+            .map(|tp| (tp.topic.as_str(), tp.partition))
+            .collect();
+        if let (Some(consumer), false) = (&consumer, call.is_assign()) {
+            // Before the listener hears of it: nothing of these partitions
+            // is handed out from now on.
+            consumer.leave_partitions(&pairs);
         }
         if call.is_assign() {
             if let Err(e) = call.apply() {
@@ -299,6 +258,9 @@ fn rebalance_hook(
                     partitions.len(),
                     e.message
                 );
+            }
+            if let Some(consumer) = &consumer {
+                consumer.inner.main.undrop(&pairs);
             }
         }
         let (Some(consumer), Ok(mut listener)) = (consumer, listener.try_lock()) else {
@@ -425,12 +387,18 @@ impl Consumer {
     pub fn assign(&self, partitions: &[(&str, i32, Offset)]) -> Result<(), Error> {
         self.check_open()?;
         let list = offsets_list(partitions)?;
-        self.native().assign(Some(&list)).map_err(kafka("assign"))
+        let _refills = self.inner.main.exclusive();
+        self.native().assign(Some(&list)).map_err(kafka("assign"))?;
+        self.leave_all_partitions();
+        Ok(())
     }
 
     /// Removes every partition from the assignment.
     pub fn unassign(&self) -> Result<(), Error> {
-        self.native().assign(None).map_err(kafka("unassign"))
+        let _refills = self.inner.main.exclusive();
+        self.native().assign(None).map_err(kafka("unassign"))?;
+        self.leave_all_partitions();
+        Ok(())
     }
 
     /// Adds partitions to the assignment (cooperative protocols, or a
@@ -446,9 +414,12 @@ impl Consumer {
     /// Removes partitions from the assignment.
     pub fn incremental_unassign(&self, partitions: &[(&str, i32)]) -> Result<(), Error> {
         let list = partitions_list(partitions)?;
+        let _refills = self.inner.main.exclusive();
         self.native()
             .incremental_unassign(&list)
-            .map_err(kafka("incremental unassign"))
+            .map_err(kafka("incremental unassign"))?;
+        self.leave_partitions(partitions);
+        Ok(())
     }
 
     /// The partitions currently assigned.
@@ -466,15 +437,22 @@ impl Consumer {
     /// `Some(Err(_))` for a consumer error (such as a topic that does not
     /// exist) or, with `enable.partition.eof=true`, the end of a partition
     /// ([`Error::PartitionEof`]).
+    ///
+    /// Messages come from librdkafka in batches through a small buffer;
+    /// one is returned as soon as it is there. With auto offset store on
+    /// (the default), a message's offset is stored when it is returned, so
+    /// a commit never covers a message the application has not received.
     pub fn poll(&self, timeout: Duration) -> Option<Result<Message, Error>> {
         if self.is_closed() {
             return Some(Err(Error::Closed("consumer")));
         }
-        if let Some(e) = self.take_pending() {
-            return Some(Err(e));
+        let deadline = Instant::now().checked_add(timeout);
+        match self.inner.main.next_blocking(deadline) {
+            Ok(Some(m)) => Some(self.wrap(m)),
+            Ok(None) if self.is_closed() => Some(Err(Error::Closed("consumer"))),
+            Ok(None) => None,
+            Err(e) => Some(Err(Error::kafka("consume", e))),
         }
-        let msg = self.native().consumer_poll(timeout)?;
-        Some(self.wrap(msg))
     }
 
     /// Waits for the next message (async). Cancellation safe: dropping the
@@ -488,22 +466,24 @@ impl Consumer {
         }
     }
 
-    fn take_pending(&self) -> Option<Error> {
-        self.inner.pending.pop()
-    }
-
     /// Turns a polled message into a [`Message`] or the error it carries.
     fn wrap(&self, msg: NativeMessage) -> Result<Message, Error> {
-        let code = msg.err();
-        if code == 0 {
-            return Ok(Message::new(msg));
+        if msg.err() == 0 {
+            Ok(Message::new(msg))
+        } else {
+            Err(self.wrap_err(msg))
         }
+    }
+
+    /// The error a consumer error message carries.
+    fn wrap_err(&self, msg: NativeMessage) -> Error {
+        let code = msg.err();
         if code == code::PARTITION_EOF {
-            return Err(Error::PartitionEof {
+            return Error::PartitionEof {
                 topic: msg.topic().to_string(),
                 partition: msg.partition(),
                 offset: msg.offset(),
-            });
+            };
         }
         let topic = msg.topic();
         let mut message = msg.errstr();
@@ -514,47 +494,42 @@ impl Consumer {
                 format!("{topic}: {message}")
             };
         }
-        Err(Error::Kafka(KafkaError::from_raw(
+        Error::Kafka(KafkaError::from_raw(
             "consume",
             RawError {
                 message,
                 ..RawError::from_code(code)
             },
-        )))
+        ))
     }
 
     /// Reads up to `max` messages, waiting at most `within` for the batch
-    /// to fill (Faust's `take(max, within)`); the batch may be empty. Built
-    /// on `rd_kafka_consume_batch_queue`. A consumer error met inside a batch
-    /// is returned by the next read, after the messages before it.
+    /// to fill (Faust's `take(max, within)`); the batch may be empty. A
+    /// consumer error ends a batch: it is returned by the next read, after
+    /// the messages before it.
     pub fn consume_batch(&self, max: usize, within: Duration) -> Result<Vec<Message>, Error> {
         if self.is_closed() {
             return Err(Error::Closed("consumer"));
         }
-        if let Some(e) = self.take_pending() {
-            return Err(e);
-        }
-        let mut batch = Vec::with_capacity(max);
-        self.read_batch(within, max, &mut batch)?;
-        if batch.is_empty() {
-            if let Some(e) = self.take_pending() {
-                return Err(e);
-            }
-        }
-        Ok(batch)
-    }
-
-    /// One batch read into `out`; errors go to the pending list.
-    fn read_batch(&self, wait: Duration, max: usize, out: &mut Vec<Message>) -> Result<(), Error> {
-        self.native()
-            .consume_batch(self.inner.queue.queue(), wait, max, |msg| {
-                match self.wrap(msg) {
-                    Ok(m) => out.push(m),
-                    Err(e) => self.inner.pending.push_back(e),
-                }
+        let max = max.max(1);
+        let deadline = Instant::now().checked_add(within);
+        let mut batch = Vec::with_capacity(max.min(4096));
+        let main = &self.inner.main;
+        let outcome = main
+            .block(deadline, || {
+                Ok(match main.take_batch(max, &mut batch, true)? {
+                    Taken::Drained => None,
+                    other => Some(other),
+                })
             })
             .map_err(kafka("consume batch"))?;
-        Ok(())
+        match outcome {
+            Some(Taken::Error(m)) => Err(self.wrap_err(m)),
+            _ => {
+                main.store_batch(&mut batch);
+                Ok(batch)
+            }
+        }
     }
 
     /// A blocking iterator over messages and consumer errors. It ends when
@@ -666,14 +641,22 @@ impl Consumer {
     /// processed.
     pub fn store_offset(&self, message: &Message) -> Result<(), Error> {
         self.check_open()?;
-        self.native()
-            .store_message(message.native())
+        message
+            .native()
+            .store_offset()
             .map_err(kafka("store offset"))
     }
 
     /// Stores these offsets (the next offset to read) for the next commit.
     pub fn store_offsets(&self, offsets: &[(&str, i32, Offset)]) -> Result<(), Error> {
         self.check_open()?;
+        if self.inner.auto_store {
+            return Err(Error::InvalidArgument(
+                "store_offsets needs enable.auto.offset.store=false: with it on, \
+                 each message's offset is stored when the message is handed out"
+                    .into(),
+            ));
+        }
         let list = offsets_list(offsets)?;
         self.native()
             .offsets_store(&list)
@@ -701,7 +684,18 @@ impl Consumer {
     pub fn position(&self, partitions: &[(&str, i32)]) -> Result<Vec<PartitionOffset>, Error> {
         let list = partitions_list(partitions)?;
         let entries = self.native().position(&list).map_err(kafka("position"))?;
-        Ok(entries.into_iter().map(PartitionOffset::from).collect())
+        // librdkafka counts what it gave the read buffer; the buffer knows
+        // what the application got.
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                let mut p = PartitionOffset::from(e);
+                if let Some(next) = self.buffered_position(&p.topic, p.partition) {
+                    p.offset = Offset::At(next);
+                }
+                p
+            })
+            .collect())
     }
 
     /// Moves the next read of an assigned partition to `offset`.
@@ -723,7 +717,11 @@ impl Consumer {
     ) -> Result<(), Error> {
         self.check_open()?;
         let list = offsets_list(offsets)?;
-        self.native().seek(&list, timeout).map_err(kafka("seek"))
+        let partitions: Vec<(&str, i32)> = offsets.iter().map(|(t, p, _)| (*t, *p)).collect();
+        let _refills = self.inner.main.exclusive();
+        self.native().seek(&list, timeout).map_err(kafka("seek"))?;
+        self.drop_buffered(&partitions, true);
+        Ok(())
     }
 
     /// Seeks `partitions` to the oldest message kept.
@@ -754,7 +752,28 @@ impl Consumer {
     pub fn pause(&self, partitions: &[(&str, i32)]) -> Result<(), Error> {
         self.check_open()?;
         let list = partitions_list(partitions)?;
+        let _refills = self.inner.main.exclusive();
         self.native().pause(&list).map_err(kafka("pause"))?;
+        self.set_paused(partitions, true);
+        // librdkafka resumes after the last message it handed to the read
+        // buffer; what the buffer held is dropped, so resume after the last
+        // one the application got.
+        let positions = self.drop_buffered(partitions, false);
+        let resume_at: Vec<(&str, i32, i64)> = partitions
+            .iter()
+            .zip(positions)
+            .filter_map(|((t, p), pos)| pos.map(|o| (*t, *p, o)))
+            .collect();
+        if !resume_at.is_empty() {
+            // Asynchronous: applied after the pause, in order.
+            if let Err(e) = list_of(resume_at.iter().copied()).and_then(|l| {
+                self.native()
+                    .seek(&l, Duration::ZERO)
+                    .map_err(kafka("seek"))
+            }) {
+                tracing::warn!("setting where paused partitions resume: {e}");
+            }
+        }
         let mut paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
         paused.extend(partitions.iter().map(|(t, p)| TopicPartition::new(*t, *p)));
         Ok(())
@@ -765,6 +784,7 @@ impl Consumer {
         self.check_open()?;
         let list = partitions_list(partitions)?;
         self.native().resume(&list).map_err(kafka("resume"))?;
+        self.set_paused(partitions, false);
         let mut paused = self.inner.paused.lock().unwrap_or_else(|p| p.into_inner());
         for (t, p) in partitions {
             paused.remove(&TopicPartition::new(*t, *p));
@@ -884,8 +904,10 @@ impl Consumer {
         if self.inner.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        self.inner.wakers.wake_all();
-        self.inner.queue.queue().wake();
+        self.inner.main.end();
+        for split in std::mem::take(&mut *lock(&self.inner.split)) {
+            split.reader.end();
+        }
         let result = self.leave_group();
         self.inner.closed.store(true, Ordering::Release);
         let shared = &self.inner.shared;
@@ -940,6 +962,198 @@ impl Consumer {
         }
         Ok(())
     }
+}
+
+/// Reading state: the read buffers of the consumer queue and of partition
+/// streams.
+impl Consumer {
+    /// The split-off partitions among `partitions`.
+    fn splits_of(&self, partitions: &[(&str, i32)]) -> Vec<Arc<Reader>> {
+        lock(&self.inner.split)
+            .iter()
+            .filter(|s| {
+                partitions
+                    .iter()
+                    .any(|(t, p)| *p == s.partition && *t == s.topic)
+            })
+            .map(|s| s.reader.clone())
+            .collect()
+    }
+
+    /// Drops what the read buffers hold of `partitions` (see
+    /// [`Reader::drop_partitions`]); returns where each would have been
+    /// read next, when known.
+    fn drop_buffered(&self, partitions: &[(&str, i32)], forget: bool) -> Vec<Option<i64>> {
+        let mut positions = self.inner.main.drop_partitions(partitions, forget);
+        for reader in self.splits_of(partitions) {
+            let theirs = reader.drop_partitions(partitions, forget);
+            for (mine, theirs) in positions.iter_mut().zip(theirs) {
+                *mine = mine.or(theirs);
+            }
+        }
+        positions
+    }
+
+    fn set_paused(&self, partitions: &[(&str, i32)], paused: bool) {
+        self.inner.main.set_paused(partitions, paused);
+        for reader in self.splits_of(partitions) {
+            reader.set_paused(partitions, paused);
+        }
+    }
+
+    /// The next offset the application reads from a partition, when a
+    /// read buffer knows it.
+    fn buffered_position(&self, topic: &str, partition: i32) -> Option<i64> {
+        let pair = [(topic, partition)];
+        self.splits_of(&pair)
+            .iter()
+            .find_map(|r| r.position(topic, partition))
+            .or_else(|| self.inner.main.position(topic, partition))
+    }
+
+    /// Partitions left this consumer (revoked, lost, unassigned): nothing
+    /// more of them is handed out, and their partition streams end.
+    fn leave_partitions(&self, partitions: &[(&str, i32)]) {
+        {
+            let mut paused = lock(&self.inner.paused);
+            for (t, p) in partitions {
+                paused.remove(&TopicPartition::new(*t, *p));
+            }
+        }
+        self.set_paused(partitions, false);
+        self.inner.main.drop_partitions(partitions, true);
+        let ended: Vec<Split> = {
+            let mut split = lock(&self.inner.split);
+            let (ended, kept) = std::mem::take(&mut *split).into_iter().partition(|s| {
+                partitions
+                    .iter()
+                    .any(|(t, p)| *p == s.partition && *t == s.topic)
+            });
+            *split = kept;
+            ended
+        };
+        for s in ended {
+            self.end_split(&s, false);
+        }
+    }
+
+    /// The whole assignment was replaced.
+    fn leave_all_partitions(&self) {
+        lock(&self.inner.paused).clear();
+        self.inner.main.drop_all();
+        for s in std::mem::take(&mut *lock(&self.inner.split)) {
+            self.end_split(&s, false);
+        }
+    }
+
+    /// Ends a partition stream and sends the partition's messages back to
+    /// the consumer queue. `resume`: the partition stays assigned, so it is
+    /// read again from after the last message the stream handed out.
+    fn end_split(&self, split: &Split, resume: bool) {
+        let at = split.reader.position(&split.topic, split.partition);
+        split.reader.end();
+        split
+            .reader
+            .queue()
+            .forward_to(Some(self.inner.main.queue()));
+        if let (true, Some(offset)) = (resume, at) {
+            let seek = list_of([(split.topic.as_str(), split.partition, offset)]).and_then(|l| {
+                self.native()
+                    .seek(&l, Duration::ZERO)
+                    .map_err(kafka("seek"))
+            });
+            if let Err(e) = seek {
+                tracing::warn!(
+                    "resuming {} [{}] after its partition stream: {e}",
+                    split.topic,
+                    split.partition
+                );
+            }
+        }
+    }
+
+    /// A stream of one assigned partition's messages, read through the
+    /// partition's own queue: for one worker per partition, each in offset
+    /// order, while [`stream`](Self::stream) (or any other read of this
+    /// consumer) goes on with the other partitions and serves the group's
+    /// rebalances — keep one of those running.
+    ///
+    /// The stream ends when the partition is revoked, lost or unassigned,
+    /// or the consumer closes; a new one may be made when it is assigned
+    /// again. The usual place to make one is
+    /// [`RebalanceListener::on_assigned`], before the partition's first
+    /// message arrives. Made later, it starts after the last message read
+    /// from the partition by the consumer's other reads. Dropping it while
+    /// the partition is still assigned hands the partition back to them,
+    /// from after the last message the stream gave out.
+    ///
+    /// Offsets are stored as the stream hands messages out, as for the
+    /// consumer's other reads.
+    pub fn partition_stream(&self, topic: &str, partition: i32) -> Result<PartitionStream, Error> {
+        self.check_open()?;
+        let assigned = self
+            .assignment()?
+            .iter()
+            .any(|tp| tp.partition == partition && tp.topic == topic);
+        if !assigned {
+            return Err(Error::InvalidArgument(format!(
+                "{topic} [{partition}] is not assigned to this consumer: a partition stream \
+                 is made for an assigned partition (in on_assigned, for example)"
+            )));
+        }
+        // The refill lock first, as in a rebalance (which takes the list).
+        let _refills = self.inner.main.exclusive();
+        let mut split = lock(&self.inner.split);
+        if split
+            .iter()
+            .any(|s| s.partition == partition && s.topic == topic)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{topic} [{partition}] already has a partition stream"
+            )));
+        }
+        let Some(queue) = self.native().partition_queue(topic, partition) else {
+            return Err(Error::InvalidArgument(format!(
+                "{topic} [{partition}] is unknown to this consumer"
+            )));
+        };
+        queue.forward_to(None);
+        let pair = [(topic, partition)];
+        let at = self.inner.main.drop_partitions(&pair, true)[0];
+        if let Some(offset) = at {
+            // What the consumer queue still holds of it is discarded by the
+            // seek and fetched again, into the new queue.
+            list_of([(topic, partition, offset)]).and_then(|l| {
+                self.native()
+                    .seek(&l, Duration::ZERO)
+                    .map_err(kafka("seek"))
+            })?;
+        }
+        let reader = Arc::new(Reader::new(queue, self.inner.auto_store));
+        split.push(Split {
+            topic: topic.to_string(),
+            partition,
+            reader: reader.clone(),
+        });
+        Ok(PartitionStream::new(self.clone(), topic, partition, reader))
+    }
+
+    /// A partition stream was dropped.
+    fn drop_split(&self, reader: &Arc<Reader>) {
+        let split = {
+            let mut split = lock(&self.inner.split);
+            let Some(i) = split.iter().position(|s| Arc::ptr_eq(&s.reader, reader)) else {
+                return;
+            };
+            split.swap_remove(i)
+        };
+        let _refills = self.inner.main.exclusive();
+        self.end_split(&split, !self.is_closed());
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Clone for Consumer {

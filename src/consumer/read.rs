@@ -1,26 +1,26 @@
-//! Ways to read: a blocking iterator, an async stream, batch streams and a
-//! read-until iterator.
+//! Ways to read: a blocking iterator, an async stream, batch streams,
+//! partition streams and a read-until iterator, all through the read
+//! buffers of `reader`.
 //!
-//! The async types never poll on a timer. They read with a zero timeout; when
-//! the queue is empty they register their waker with the consumer queue's
-//! wake-up hook, which librdkafka calls when the queue becomes non-empty, and
-//! then read once more, so a message that arrived in between is not missed.
+//! The async types never poll on a timer. They read without waiting; when
+//! nothing is there they register their waker with the queue's signal, which
+//! librdkafka's hook fires when the queue becomes non-empty, and then read
+//! once more, so a message that arrived in between is not missed.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::Stream;
 use futures_timer::Delay;
 
+use super::reader::{Reader, Taken};
 use super::{Consumer, Message, Offset};
+use crate::native::{NativeMessage, RawError};
 use crate::Error;
-
-/// How long a blocking read waits before checking whether the consumer was
-/// closed from another thread (a close also wakes it at once).
-const CLOSE_CHECK: Duration = Duration::from_secs(1);
 
 /// A blocking iterator over a consumer's messages; see [`Consumer::iter`].
 pub struct Iter<'a> {
@@ -48,36 +48,38 @@ impl Iterator for Iter<'_> {
     type Item = Result<Message, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        // Messages are usually waiting: a read without a timeout is cheaper
-        // for librdkafka than a blocking one.
-        match self.consumer.poll(Duration::ZERO) {
-            Some(Err(Error::Closed(_))) => return None,
-            Some(item) => return Some(item),
-            None => {}
+        let deadline = self.idle.and_then(|d| Instant::now().checked_add(d));
+        if self.consumer.is_closed() {
+            return None;
         }
-        let deadline = self.idle.map(|d| Instant::now() + d);
-        loop {
-            if self.consumer.is_closed() {
-                return None;
-            }
-            let wait = match deadline {
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return None;
-                    }
-                    (deadline - now).min(CLOSE_CHECK)
-                }
-                None => CLOSE_CHECK,
-            };
-            if let Some(item) = self.consumer.poll(wait) {
-                if matches!(item, Err(Error::Closed(_))) {
-                    return None;
-                }
-                return Some(item);
-            }
+        match self.consumer.inner.main.next_blocking(deadline) {
+            Ok(Some(m)) => Some(self.consumer.wrap(m)),
+            Ok(None) => None,
+            Err(e) => Some(Err(Error::kafka("consume", e))),
         }
     }
+}
+
+/// One non-waiting read of `reader` for an async stream: a message, an
+/// error, or nothing, in which case the waker is registered and the reader
+/// read once more.
+fn poll_reader(
+    consumer: &Consumer,
+    reader: &Reader,
+    cx: &mut Context<'_>,
+) -> Option<Result<Message, Error>> {
+    let item = |read: Result<Option<NativeMessage>, RawError>| match read {
+        Ok(Some(m)) => Some(consumer.wrap(m)),
+        Ok(None) => None,
+        Err(e) => Some(Err(Error::kafka("consume", e))),
+    };
+    if let Some(found) = item(reader.try_next(false)) {
+        return Some(found);
+    }
+    reader.signal().register(cx.waker());
+    // The hook fires only when the queue goes from empty to non-empty: read
+    // again now that the waker is registered.
+    item(reader.try_next(false))
 }
 
 /// An async stream of a consumer's messages; see [`Consumer::stream`].
@@ -124,10 +126,6 @@ impl MessageStream {
     pub fn consumer(&self) -> &Consumer {
         &self.consumer
     }
-
-    fn try_read(&self) -> Option<Result<Message, Error>> {
-        self.consumer.poll(Duration::ZERO)
-    }
 }
 
 impl Stream for MessageStream {
@@ -139,19 +137,12 @@ impl Stream for MessageStream {
             if this.consumer.is_closed() {
                 return Poll::Ready(None);
             }
-            if let Some(item) = this.try_read() {
+            if let Some(item) = poll_reader(&this.consumer, &this.consumer.inner.main, cx) {
                 this.keepalive.reset();
                 return Poll::Ready(Some(item));
             }
-            this.consumer.inner.wakers.register(cx.waker());
-            // The hook fires only when the queue goes from empty to
-            // non-empty: read again now that the waker is registered.
             if this.consumer.is_closed() {
                 return Poll::Ready(None);
-            }
-            if let Some(item) = this.try_read() {
-                this.keepalive.reset();
-                return Poll::Ready(Some(item));
             }
             if !this.keepalive.fired(this.consumer.inner.keepalive, cx) {
                 return Poll::Pending;
@@ -184,24 +175,30 @@ impl BatchStream {
         }
     }
 
-    /// Reads what is available without waiting; true if anything came.
-    fn fill(&mut self) -> Result<bool, Error> {
+    /// Reads what is there without waiting.
+    fn fill(&mut self) -> Result<Taken, Error> {
         let before = self.batch.len();
-        let room = self.max - before;
-        self.consumer
-            .read_batch(Duration::ZERO, room, &mut self.batch)?;
+        let taken = self
+            .consumer
+            .inner
+            .main
+            .take_batch(self.max, &mut self.batch, false)
+            .map_err(|e| Error::kafka("consume batch", e))?;
         if before == 0 && !self.batch.is_empty() {
             self.timer = Some(Delay::new(self.within));
         }
         if self.batch.len() > before {
             self.keepalive.reset();
         }
-        Ok(self.batch.len() > before)
+        Ok(taken)
     }
 
+    /// The batch, handed to the user: its offsets are stored now.
     fn take(&mut self) -> Vec<Message> {
         self.timer = None;
-        std::mem::replace(&mut self.batch, Vec::with_capacity(self.max))
+        let mut batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.max));
+        self.consumer.inner.main.store_batch(&mut batch);
+        batch
     }
 }
 
@@ -210,6 +207,7 @@ impl Stream for BatchStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        let mut registered = false;
         loop {
             if this.consumer.is_closed() {
                 if this.batch.is_empty() {
@@ -217,38 +215,30 @@ impl Stream for BatchStream {
                 }
                 return Poll::Ready(Some(Ok(this.take())));
             }
-            if let Some(e) = this.consumer.take_pending() {
-                if this.batch.is_empty() {
-                    return Poll::Ready(Some(Err(e)));
-                }
-                // Deliver the messages read before the error first.
-                this.consumer.inner.pending.push_front(e);
-                return Poll::Ready(Some(Ok(this.take())));
-            }
-            if let Err(e) = this.fill() {
-                return Poll::Ready(Some(Err(e)));
-            }
-            if this.batch.len() >= this.max {
-                return Poll::Ready(Some(Ok(this.take())));
+            let before = this.batch.len();
+            match this.fill() {
+                Err(e) => return Poll::Ready(Some(Err(e))),
+                Ok(Taken::Error(m)) => return Poll::Ready(Some(Err(this.consumer.wrap_err(m)))),
+                // An error waits behind the batch: the batch goes first.
+                Ok(Taken::Full | Taken::ErrorNext) => return Poll::Ready(Some(Ok(this.take()))),
+                Ok(Taken::Drained) => {}
             }
             if let Some(timer) = this.timer.as_mut() {
                 if Pin::new(timer).poll(cx).is_ready() {
                     return Poll::Ready(Some(Ok(this.take())));
                 }
             }
-            this.consumer.inner.wakers.register(cx.waker());
-            match this.fill() {
-                Err(e) => return Poll::Ready(Some(Err(e))),
-                // More came in between: go round again.
-                Ok(true) => continue,
-                Ok(false) => {
-                    if this.consumer.inner.pending.is_empty()
-                        && !this.keepalive.fired(this.consumer.inner.keepalive, cx)
-                    {
-                        return Poll::Pending;
-                    }
+            if registered && this.batch.len() == before {
+                if this.keepalive.fired(this.consumer.inner.keepalive, cx) {
+                    registered = false;
+                    continue;
                 }
+                return Poll::Pending;
             }
+            // Register, then read once more before sleeping (the hook fires
+            // only when the queue goes from empty to non-empty).
+            this.consumer.inner.main.signal().register(cx.waker());
+            registered = true;
         }
     }
 }
@@ -277,6 +267,82 @@ impl Drop for BatchStream {
         {
             tracing::warn!("rewinding a dropped partial batch failed: {e}");
         }
+    }
+}
+
+/// An async stream of one partition's messages; see
+/// [`Consumer::partition_stream`].
+///
+/// It ends when the partition is revoked, lost or unassigned, or the
+/// consumer closes. Cancellation safe, like [`MessageStream`].
+pub struct PartitionStream {
+    consumer: Consumer,
+    topic: String,
+    partition: i32,
+    reader: Arc<Reader>,
+}
+
+impl PartitionStream {
+    pub(super) fn new(
+        consumer: Consumer,
+        topic: &str,
+        partition: i32,
+        reader: Arc<Reader>,
+    ) -> Self {
+        PartitionStream {
+            consumer,
+            topic: topic.to_string(),
+            partition,
+            reader,
+        }
+    }
+
+    /// The partition's topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// The consumer this stream reads from.
+    pub fn consumer(&self) -> &Consumer {
+        &self.consumer
+    }
+}
+
+impl Stream for PartitionStream {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.consumer.is_closed() || this.reader.is_ended() {
+            return Poll::Ready(None);
+        }
+        match poll_reader(&this.consumer, &this.reader, cx) {
+            Some(item) => Poll::Ready(Some(item)),
+            None if this.reader.is_ended() => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for PartitionStream {
+    /// Hands the partition back to the consumer's other reads, if it is
+    /// still assigned.
+    fn drop(&mut self) {
+        self.consumer.drop_split(&self.reader);
+    }
+}
+
+impl std::fmt::Debug for PartitionStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionStream")
+            .field("topic", &self.topic)
+            .field("partition", &self.partition)
+            .finish_non_exhaustive()
     }
 }
 

@@ -9,21 +9,14 @@ use rdkafka_sys::bindings as rd;
 
 use super::client::NativeClient;
 use super::convert::{cstr_lossy, timeout_ms};
-use super::error::{code, code_result, err_description, error_result, last_error, RawError};
+use super::error::{code, code_result, err_description, error_result, RawError};
 use super::event::NativeEvent;
-use super::message::NativeMessage;
 use super::ptr::NativePtr;
 use super::queue::NativeQueue;
 use super::rebalance::serve_rebalance;
 use super::sys;
 use super::topic::PARTITION_UA;
 use super::tpl::{TopicPartitionList, TplEntry};
-
-thread_local! {
-    /// The message pointer array of batch reads, reused between calls.
-    static BATCH_BUF: std::cell::RefCell<Vec<*mut rd::rd_kafka_message_t>> =
-        const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// An owned `rd_kafka_consumer_group_metadata_t`.
 pub(crate) struct NativeGroupMetadata {
@@ -124,69 +117,6 @@ impl NativeClient {
         Ok(list.map(|l| l.entries()).unwrap_or_default())
     }
 
-    /// Polls the consumer queue for one message or consumer error.
-    pub(crate) fn consumer_poll(&self, timeout: Duration) -> Option<NativeMessage> {
-        // SAFETY: the handle is a consumer; the result is NULL or an owned
-        // message of this client.
-        unsafe {
-            let msg = rd::rd_kafka_consumer_poll(self.as_ptr(), timeout_ms(timeout));
-            NativeMessage::from_raw(msg, self.handle())
-        }
-    }
-
-    /// Reads up to `max` messages from `queue`, waiting at most `timeout`
-    /// for the batch to fill, and hands each to `each`. Returns how many
-    /// were read.
-    pub(crate) fn consume_batch(
-        &self,
-        queue: &NativeQueue,
-        timeout: Duration,
-        max: usize,
-        mut each: impl FnMut(NativeMessage),
-    ) -> Result<usize, RawError> {
-        if max == 0 {
-            return Ok(0);
-        }
-        BATCH_BUF.with(|cell| {
-            // A re-entrant call (from a rebalance listener) gets a new buffer.
-            let mut own = Vec::new();
-            let mut guard = cell.try_borrow_mut();
-            let buf = match guard.as_mut() {
-                Ok(b) => &mut **b,
-                Err(_) => &mut own,
-            };
-            buf.clear();
-            buf.resize(max, std::ptr::null_mut());
-            // SAFETY: the queue is valid and buf has room for `max` pointers;
-            // each returned pointer is an owned message.
-            let n = unsafe {
-                rd::rd_kafka_consume_batch_queue(
-                    queue.ptr.as_ptr(),
-                    timeout_ms(timeout),
-                    buf.as_mut_ptr(),
-                    max,
-                )
-            };
-            if n < 0 {
-                buf.clear();
-                // SAFETY: right after the failing call, on this thread.
-                return Err(RawError::from_code(unsafe { last_error() }));
-            }
-            let n = usize::try_from(n).unwrap_or(0).min(max);
-            // Should `each` read again on this thread, that call finds the
-            // buffer borrowed and uses its own.
-            for &m in &buf[..n] {
-                // SAFETY: an owned message, read from a queue of the client
-                // that the queue keeps.
-                if let Some(m) = unsafe { NativeMessage::from_raw(m, queue.ptr.keep()) } {
-                    each(m);
-                }
-            }
-            buf.clear();
-            Ok(n)
-        })
-    }
-
     /// Commits offsets (None: the current positions), waiting for the result.
     pub(crate) fn commit_sync(&self, list: Option<&TopicPartitionList>) -> Result<(), RawError> {
         let ptr = list.map_or(std::ptr::null(), |l| l.as_ptr() as *const _);
@@ -222,13 +152,6 @@ impl NativeClient {
         // into the list.
         let code = unsafe { sys::rd_kafka_offsets_store(self.as_ptr(), list.as_ptr()) };
         list_result(code, list).map(|_| ())
-    }
-
-    /// Stores the offset after `msg` (with its leader epoch).
-    pub(crate) fn store_message(&self, msg: &NativeMessage) -> Result<(), RawError> {
-        // SAFETY: the message is valid and belongs to this consumer; the
-        // result is NULL or an owned error.
-        unsafe { error_result(rd::rd_kafka_offset_store_message(msg.as_ptr())) }
     }
 
     /// The group's committed offsets for the partitions in `list`.

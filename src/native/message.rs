@@ -8,7 +8,7 @@ use rdkafka_sys::bindings as rd;
 
 use super::client::ClientRef;
 use super::convert::{cstr_borrowed, cstr_str};
-use super::error::{code, err_description};
+use super::error::{code, err_description, error_result, RawError};
 use super::ptr::NativePtr;
 use super::sys::{self, RawMessage};
 
@@ -44,10 +44,6 @@ impl NativeMessage {
             ptr,
             headers: OnceLock::new(),
         })
-    }
-
-    pub(crate) fn as_ptr(&self) -> *mut rd::rd_kafka_message_t {
-        self.ptr.as_ptr()
     }
 
     fn raw(&self) -> &RawMessage {
@@ -116,6 +112,14 @@ impl NativeMessage {
     pub(crate) fn leader_epoch(&self) -> i32 {
         // SAFETY: the message is valid.
         unsafe { rd::rd_kafka_message_leader_epoch(self.ptr.as_ptr()) }
+    }
+
+    /// Stores the offset after this message for the next commit. Fails
+    /// with `_STATE` when its partition is no longer assigned.
+    pub(crate) fn store_offset(&self) -> Result<(), RawError> {
+        // SAFETY: the message is valid and was consumed by its client; the
+        // result is NULL or an owned error.
+        unsafe { error_result(rd::rd_kafka_offset_store_message(self.ptr.as_ptr())) }
     }
 
     fn header_list(&self) -> *const rd::rd_kafka_headers_t {
