@@ -52,7 +52,8 @@ pub mod statistics;
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
 pub use consumer::{
     BatchStream, CommitFuture, Consumer, ConsumerBuilder, ConsumerGroupMetadata, Iter, Message,
-    MessageStream, Offset, PartitionOffset, ReadUntil, RebalanceListener, TopicPartition,
+    MessageStream, Offset, PartitionOffset, PartitionStream, ReadUntil, RebalanceListener,
+    TopicPartition,
 };
 #[doc(hidden)]
 pub use error::__librdkafka_error_table;

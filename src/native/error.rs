@@ -102,6 +102,8 @@ pub(crate) mod code {
     /// An operation in the wrong state (such as an eager assign in a
     /// cooperative group).
     pub(crate) const STATE: i32 = E::RD_KAFKA_RESP_ERR__STATE as i32;
+    /// A seek without a timeout was started; its result is not awaited.
+    pub(crate) const IN_PROGRESS: i32 = E::RD_KAFKA_RESP_ERR__IN_PROGRESS as i32;
     /// No offset to commit.
     pub(crate) const NO_OFFSET: i32 = E::RD_KAFKA_RESP_ERR__NO_OFFSET as i32;
     /// The client is in a fatal error state.
