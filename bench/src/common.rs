@@ -210,3 +210,26 @@ pub(crate) fn create_topic_on_broker(
         ))
     }
 }
+
+/// Deletes `topic` from a real broker (scripts/kafka.sh).
+pub(crate) fn delete_topic_on_broker(bootstrap: &str, topic: &str) -> Result<(), String> {
+    let out = kafka_sh(
+        &[
+            "topics",
+            "--bootstrap-server",
+            bootstrap,
+            "--delete",
+            "--topic",
+            topic,
+        ],
+        false,
+    )?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot delete topic {topic}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
