@@ -128,3 +128,108 @@ pub(crate) fn new_raw_client(
         format!("raw: rd_kafka_new failed: {why}")
     })
 }
+
+/// Resets the process's peak resident set size (Linux: writing 5 to
+/// `/proc/self/clear_refs`), so that each round reports its own peak, and
+/// returns the resident set size it starts from, in MiB.
+///
+/// Memory that earlier rounds freed is first handed back to the system
+/// (`malloc_trim`; glibc keeps freed memory resident otherwise), so that a
+/// round's peak is not the previous round's leftovers.
+pub(crate) fn reset_peak_rss() -> Option<f64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim has no preconditions; it only releases free
+        // memory of the allocator's arenas.
+        unsafe { libc::malloc_trim(0) };
+    }
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status_mib("VmRSS:")
+}
+
+/// The process's peak resident set size since the last reset, in MiB
+/// (`VmHWM` in `/proc/self/status`).
+pub(crate) fn peak_rss_mib() -> Option<f64> {
+    status_mib("VmHWM:")
+}
+
+/// A `kB` field of `/proc/self/status`, in MiB.
+fn status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The repository's broker script, which installs, starts and stops a local
+/// Apache Kafka and runs its command-line tools.
+pub(crate) const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka.sh");
+
+/// Runs `scripts/kafka.sh` with `args`, its standard error passed through
+/// when `show_progress` (the script reports progress there), else captured.
+pub(crate) fn kafka_sh(args: &[&str], show_progress: bool) -> Result<std::process::Output, String> {
+    let mut command = std::process::Command::new(KAFKA_SH);
+    command.args(args).stdin(std::process::Stdio::null());
+    if show_progress {
+        command.stderr(std::process::Stdio::inherit());
+    }
+    command
+        .output()
+        .map_err(|e| format!("cannot run {KAFKA_SH}: {e}"))
+}
+
+/// Creates `topic` with `partitions` partitions on a real broker, with
+/// Kafka's own topic tool (scripts/kafka.sh).
+pub(crate) fn create_topic_on_broker(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<(), String> {
+    let partitions = partitions.to_string();
+    let out = kafka_sh(
+        &[
+            "topics",
+            "--bootstrap-server",
+            bootstrap,
+            "--create",
+            "--topic",
+            topic,
+            "--partitions",
+            &partitions,
+            "--replication-factor",
+            "1",
+        ],
+        false,
+    )?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot create topic {topic}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Deletes `topic` from a real broker (scripts/kafka.sh).
+pub(crate) fn delete_topic_on_broker(bootstrap: &str, topic: &str) -> Result<(), String> {
+    let out = kafka_sh(
+        &[
+            "topics",
+            "--bootstrap-server",
+            bootstrap,
+            "--delete",
+            "--topic",
+            topic,
+        ],
+        false,
+    )?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cannot delete topic {topic}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}

@@ -1,9 +1,15 @@
 //! `kafkit-bench consumer`: consumer throughput of kafkit against librdkafka
-//! driven directly.
+//! driven directly, and, on a real broker, against Confluent's pure-Rust
+//! client.
+//!
+//! The broker is an embedded mock cluster, the one given with `--bootstrap`,
+//! or a single node started for the run with `--broker start`
+//! (`scripts/kafka.sh`, see [`crate::broker`]).
 //!
 //! The messages are produced once per run (with kafkit's producer) to a fresh
-//! topic, spread evenly over its partitions (on the embedded mock cluster;
-//! with `--bootstrap` the default partitioner spreads them), and their
+//! topic, spread evenly over its partitions (on the embedded mock cluster, or
+//! on a real broker when `--partitions` is given and the topic is created
+//! with that many; else the default partitioner spreads them), and their
 //! presence is checked through the partitions' watermarks. Then, in every round, each variant
 //! creates a fresh consumer with the same settings ([`SETTINGS`], plus
 //! `bootstrap.servers` and a `group.id` of its own), assigns every partition
@@ -11,7 +17,12 @@
 //! those messages, touching each payload the same way: its length and its
 //! first byte are added to running sums, and the offset to a third one. The
 //! sums are checked against the produced data afterwards, so a variant that
-//! lost, repeated or skipped a message fails loudly.
+//! lost, repeated or skipped a message fails loudly. The `confluent` variant
+//! (Confluent's pure-Rust client, real brokers only) maps these settings to
+//! its own where it can; see [`confluent`].
+//!
+//! The peak resident set size of the process is taken per run (its
+//! high-water mark is reset before the consumer is created).
 //!
 //! Two timings (`--timing`):
 //! - `drain` (the default) measures the consumer API alone: after the first
@@ -31,8 +42,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::kafkit::MockCluster;
 
-use crate::common::{best_median, load_average, parse_number, shell_quote, thread_cpu_time};
+use crate::broker::StartedBroker;
+use crate::common::{
+    best_median, create_topic_on_broker, delete_topic_on_broker, load_average, parse_number,
+    peak_rss_mib, reset_peak_rss, shell_quote, thread_cpu_time,
+};
 use crate::producer::{Measured, Meter};
+
+mod confluent;
 
 /// Consumer settings applied identically to every variant; everything else
 /// is left at librdkafka's defaults.
@@ -133,14 +150,17 @@ enum Variant {
     KafkitIter,
     KafkitStream,
     KafkitBatch,
+    /// Confluent's pure-Rust client; real brokers only.
+    Confluent,
 }
 
 impl Variant {
-    const ALL: [Variant; 4] = [
+    const ALL: [Variant; 5] = [
         Variant::Raw,
         Variant::KafkitIter,
         Variant::KafkitStream,
         Variant::KafkitBatch,
+        Variant::Confluent,
     ];
 
     fn name(self) -> &'static str {
@@ -149,6 +169,7 @@ impl Variant {
             Variant::KafkitIter => "kafkit-iter",
             Variant::KafkitStream => "kafkit-stream",
             Variant::KafkitBatch => "kafkit-batch",
+            Variant::Confluent => "confluent",
         }
     }
 
@@ -170,6 +191,8 @@ pub struct Run<'a> {
     /// Most messages per `consume_batch` call.
     pub batch: usize,
     pub timing: Timing,
+    /// The `confluent` variant's own settings ([`confluent::settings`]).
+    pub confluent: &'a [(String, String)],
 }
 
 /// Stops a variant that stops making progress: its loop records the number
@@ -402,8 +425,13 @@ struct Options {
     messages: usize,
     size: usize,
     partitions: i32,
+    /// Whether `--partitions` was given (on a real broker, the topic is then
+    /// created with that many partitions).
+    partitions_given: bool,
     rounds: usize,
     bootstrap: Option<String>,
+    /// `--broker start`: start a single-node broker for the run.
+    start_broker: bool,
     variants: Vec<Variant>,
     batch: usize,
     subscribe: bool,
@@ -411,6 +439,15 @@ struct Options {
     check_ratio: Option<f64>,
     check_batch_ratio: Option<f64>,
     check_metric: Metric,
+    /// `--confluent-set`: settings of the confluent variant.
+    confluent_extra: Vec<(String, String)>,
+}
+
+impl Options {
+    /// Whether the broker is a real one (not the embedded mock cluster).
+    fn real_broker(&self) -> bool {
+        self.bootstrap.is_some() || self.start_broker
+    }
 }
 
 const USAGE: &str = "\
@@ -418,13 +455,25 @@ usage: kafkit-bench consumer [options]
 
   --messages N        messages produced once and read by every run (default 500000)
   --size S            payload bytes per message (default 100)
-  --partitions P      partitions of the topic (default 16; embedded cluster only)
+  --partitions P      partitions of the topic (default 16 on the embedded
+                      cluster; on a real broker the topic is created with P
+                      partitions by scripts/kafka.sh topics when given, else
+                      auto-created with the broker's default count)
   --rounds R          rounds; best and median are reported (default 7)
   --bootstrap H:P     use this broker instead of an embedded mock cluster
-                      (the topic is then auto-created by the broker)
-  --variants LIST     comma-separated, from raw,kafkit-iter,kafkit-stream,kafkit-batch
-                      (default all)
-  --batch MAX         most messages per consume_batch call (default 1000)
+  --broker start      start a single-node Apache Kafka for the run with
+                      scripts/kafka.sh start single (refused when one started
+                      by that script already runs), use it, and stop it
+                      afterwards (scripts/kafka.sh stop single), also when the
+                      run fails; a run killed by a signal leaves it running
+  --variants LIST     comma-separated, from raw,kafkit-iter,kafkit-stream,
+                      kafkit-batch,confluent (default all; confluent, the
+                      confluent-kafka crate's consumer, needs a real broker
+                      and is left out on the embedded cluster)
+  --batch MAX         most messages per consume_batch call, and confluent's
+                      max.poll.records (default 1000)
+  --confluent-set K=V a setting of the confluent variant, over its defaults
+                      (repeatable), e.g. --confluent-set max.partition.fetch.bytes=1048576
   --subscribe         join a consumer group on the topic instead of assigning
                       its partitions (the join is not timed)
   --timing T          drain: let librdkafka prefetch everything after the first
@@ -459,15 +508,18 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         messages: 500_000,
         size: 100,
         partitions: 16,
+        partitions_given: false,
         rounds: 7,
         bootstrap: None,
-        variants: Variant::ALL.to_vec(),
+        start_broker: false,
+        variants: Vec::new(),
         batch: 1000,
         subscribe: false,
         timing: Timing::Drain,
         check_ratio: None,
         check_batch_ratio: None,
         check_metric: Metric::Cpu,
+        confluent_extra: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -491,9 +543,27 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         match flag {
             "--messages" => o.messages = parse_number(flag, &value()?)?,
             "--size" => o.size = parse_number(flag, &value()?)?,
-            "--partitions" => o.partitions = parse_number(flag, &value()?)?,
+            "--partitions" => {
+                o.partitions = parse_number(flag, &value()?)?;
+                o.partitions_given = true;
+            }
             "--rounds" => o.rounds = parse_number(flag, &value()?)?,
             "--bootstrap" => o.bootstrap = Some(value()?),
+            "--broker" => match value()?.as_str() {
+                "start" => o.start_broker = true,
+                other => {
+                    return Err(format!(
+                        "--broker: {other:?} is not start (to use a running broker, give --bootstrap H:P)"
+                    ));
+                }
+            },
+            "--confluent-set" => {
+                let pair = value()?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--confluent-set needs KEY=VALUE, got {pair:?}"))?;
+                o.confluent_extra.push((k.to_string(), v.to_string()));
+            }
             "--batch" => o.batch = parse_number(flag, &value()?)?,
             "--timing" => {
                 o.timing = match value()?.as_str() {
@@ -525,7 +595,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                     let v = Variant::parse(name).ok_or_else(|| {
                         format!(
                             "--variants: unknown variant {name:?} \
-                             (known: raw, kafkit-iter, kafkit-stream, kafkit-batch)"
+                             (known: raw, kafkit-iter, kafkit-stream, kafkit-batch, confluent)"
                         )
                     })?;
                     if !variants.contains(&v) {
@@ -542,6 +612,22 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if o.bootstrap.is_some() && o.start_broker {
+        return Err("--bootstrap and --broker start exclude each other".into());
+    }
+    if o.variants.is_empty() {
+        o.variants = Variant::ALL
+            .into_iter()
+            .filter(|&v| v != Variant::Confluent || o.real_broker())
+            .collect();
+    } else if o.variants.contains(&Variant::Confluent) && !o.real_broker() {
+        return Err(
+            "the confluent variant needs a real broker (--bootstrap H:P or --broker start): \
+             the confluent-kafka client does not work against librdkafka's embedded mock \
+             cluster"
+                .into(),
+        );
     }
     if o.messages < 2 {
         return Err("--messages must be at least 2 (the first one starts the clock)".into());
@@ -566,7 +652,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     {
         return Err("--check-ratio and --check-batch-ratio need the raw variant".into());
     }
-    if o.bootstrap.is_none() {
+    if !o.real_broker() {
         let per_partition = o.messages.div_ceil(o.partitions as usize);
         let bytes = per_partition * (o.size + RECORD_OVERHEAD);
         if bytes > MOCK_PARTITION_BYTES * 9 / 10 {
@@ -600,6 +686,9 @@ struct Summary {
     reader_ns_per_msg: Vec<f64>,
     allocs_per_msg: Vec<f64>,
     bytes_per_msg: Vec<f64>,
+    /// Peak resident memory of the process during each successful round,
+    /// MiB.
+    rss_mib: Vec<f64>,
     failures: Vec<String>,
 }
 
@@ -753,8 +842,25 @@ pub fn main(args: &[String]) -> i32 {
         .collect::<Vec<_>>()
         .join(" ");
 
-    // The broker: the one given, or an embedded mock cluster.
-    let cluster = match &o.bootstrap {
+    // The broker: the one given, one started for the run, or an embedded
+    // mock cluster. A started broker is stopped when `started` is dropped,
+    // whichever way this function returns.
+    let started = if o.start_broker {
+        match StartedBroker::start() {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    } else {
+        None
+    };
+    let real = o
+        .bootstrap
+        .clone()
+        .or_else(|| started.as_ref().map(|b| b.bootstrap().to_string()));
+    let cluster = match &real {
         Some(_) => None,
         None => match MockCluster::new(1) {
             Ok(c) => Some(c),
@@ -764,11 +870,23 @@ pub fn main(args: &[String]) -> i32 {
             }
         },
     };
-    let (bootstrap, broker_desc) = match (&o.bootstrap, &cluster) {
-        (Some(b), _) => (
-            b.clone(),
-            format!("{b} (topic auto-created by the broker with its default partition count)"),
-        ),
+    let (bootstrap, broker_desc) = match (&real, &cluster) {
+        (Some(b), _) => {
+            let origin = if started.is_some() {
+                "single node started for this run by scripts/kafka.sh start single, stopped after it; "
+            } else {
+                ""
+            };
+            let topic = if o.partitions_given {
+                format!(
+                    "topic created with {} partitions, replication factor 1",
+                    o.partitions
+                )
+            } else {
+                "topic auto-created by the broker with its default partition count".into()
+            };
+            (b.clone(), format!("{b} ({origin}{topic})"))
+        }
         (None, Some(c)) => (
             c.bootstrap_servers(),
             format!(
@@ -777,8 +895,9 @@ pub fn main(args: &[String]) -> i32 {
                 o.partitions
             ),
         ),
-        (None, None) => unreachable!("a cluster is started when no bootstrap is given"),
+        (None, None) => unreachable!("a cluster is started when no broker is given"),
     };
+    let confluent_settings = confluent::settings(o.batch, &o.confluent_extra);
     let settings_desc = SETTINGS
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -808,6 +927,9 @@ pub fn main(args: &[String]) -> i32 {
     println!("  broker     {broker_desc}");
     println!("  load avg   {load_before} (1/5/15 min, {cores} cores)");
     println!("  settings   {settings_desc} (the rest: librdkafka defaults)");
+    if o.variants.contains(&Variant::Confluent) {
+        println!("  confluent  {}", confluent_desc(&confluent_settings));
+    }
     println!("  reading    {read_mode}");
     println!("  timing     {}", o.timing.name());
     println!(
@@ -830,13 +952,22 @@ pub fn main(args: &[String]) -> i32 {
     let topic = format!("kafkit-bench-consume-{run_id}");
     // A first byte that is not zero, so the first-byte sum checks something.
     let template: Vec<u8> = (0..o.size).map(|i| (i % 250 + 1) as u8).collect();
+    // On a broker that outlives the run, the topic is deleted when the run
+    // ends, so that runs do not pile up data there.
+    let _drop_topic = (real.is_some() && started.is_none()).then(|| DropTopic {
+        bootstrap: bootstrap.clone(),
+        topic: topic.clone(),
+    });
     let prepared = (|| {
-        if let Some(c) = &cluster {
-            c.create_topic(&topic, o.partitions, 1)
-                .map_err(|e| format!("cannot create topic {topic}: {e}"))?;
+        match &cluster {
+            Some(c) => c
+                .create_topic(&topic, o.partitions, 1)
+                .map_err(|e| format!("cannot create topic {topic}: {e}"))?,
+            None if o.partitions_given => create_topic_on_broker(&bootstrap, &topic, o.partitions)?,
+            None => {}
         }
         let started = std::time::Instant::now();
-        let explicit = cluster.is_some().then_some(o.partitions);
+        let explicit = (cluster.is_some() || o.partitions_given).then_some(o.partitions);
         let counts = produce(&bootstrap, &topic, explicit, o.messages, &template)?;
         let took = started.elapsed();
         let check_settings = consumer_settings(&bootstrap, &format!("{topic}-check"));
@@ -874,6 +1005,7 @@ pub fn main(args: &[String]) -> i32 {
             reader_ns_per_msg: Vec::new(),
             allocs_per_msg: Vec::new(),
             bytes_per_msg: Vec::new(),
+            rss_mib: Vec::new(),
             failures: Vec::new(),
         })
         .collect();
@@ -893,13 +1025,17 @@ pub fn main(args: &[String]) -> i32 {
                 messages: expected.messages,
                 batch: o.batch,
                 timing: o.timing,
+                confluent: &confluent_settings,
             };
+            let rss_start = reset_peak_rss();
             let result = match variant {
                 Variant::Raw => raw::run(&run),
                 Variant::KafkitIter => kafkit::run_iter(&run),
                 Variant::KafkitStream => kafkit::run_stream(&run),
                 Variant::KafkitBatch => kafkit::run_batch(&run),
+                Variant::Confluent => confluent::run(&run),
             };
+            let rss_peak = peak_rss_mib();
             let label = format!("round {round}/{} {:<14}", o.rounds, variant.name());
             match result {
                 Ok(out) => {
@@ -911,13 +1047,24 @@ pub fn main(args: &[String]) -> i32 {
                     let reader_ns = out.reader_cpu.as_secs_f64() * 1e9 / n;
                     let allocs = m.allocs.calls as f64 / n;
                     let bytes = m.allocs.bytes as f64 / n;
+                    let rss = match (rss_peak, rss_start) {
+                        (Some(peak), Some(start)) => {
+                            format!("peak RSS {peak:.0} MiB (from {start:.0})")
+                        }
+                        (Some(peak), None) => format!("peak RSS {peak:.0} MiB"),
+                        _ => "peak RSS ?".into(),
+                    };
                     println!(
                         "{label} {secs:>7.3} s {rate:>11.0} msg/s  cpu {cpu_us:.3} us/msg  \
-                         reader {reader_ns:.0} ns/msg  allocs/msg {allocs:.3} ({bytes:.1} B/msg)  {}",
+                         reader {reader_ns:.0} ns/msg  allocs/msg {allocs:.3} ({bytes:.1} B/msg)  \
+                         {rss}  {}",
                         out.note
                     );
                     match expected.check(&out.tally) {
                         None => {
+                            if let Some(peak) = rss_peak {
+                                summary.rss_mib.push(peak);
+                            }
                             summary.rates.push(rate);
                             summary.cpu_us_per_msg.push(cpu_us);
                             summary.reader_ns_per_msg.push(reader_ns);
@@ -981,6 +1128,14 @@ pub fn main(args: &[String]) -> i32 {
              the broker (librdkafka's threads) overlaps the timed part"
         }
     };
+    let timing_desc = if o.variants.contains(&Variant::Confluent) && o.timing == Timing::Drain {
+        format!(
+            "{timing_desc} (not for confluent: it holds one fetch response per broker, so \
+             the rest of its fetching is timed)"
+        )
+    } else {
+        timing_desc.to_string()
+    };
     let _ = writeln!(
         out,
         "timing:     {timing_desc}; rate = the other {} messages / time",
@@ -1003,9 +1158,20 @@ pub fn main(args: &[String]) -> i32 {
         o.batch,
         POLL_WAIT.as_millis()
     );
+    if o.variants.contains(&Variant::Confluent) {
+        let _ = writeln!(
+            out,
+            "confluent:  confluent-kafka {}, KafkaConsumer<Bytes, Bytes> (BytesDeserializer: \
+             no copy), consumer.poll({} ms).await on a current-thread tokio runtime, each \
+             record of the batch touched by reference; {}",
+            confluent::VERSION,
+            POLL_WAIT.as_millis(),
+            confluent_desc(&confluent_settings)
+        );
+    }
     let _ = writeln!(
         out,
-        "{:<14} {:>12} {:>13} {:>11} {:>10} {:>11} {:>17} {:>10} {:>11}",
+        "{:<14} {:>12} {:>13} {:>11} {:>10} {:>11} {:>17} {:>10} {:>11} {:>9}",
         "variant",
         "best msg/s",
         "median msg/s",
@@ -1014,12 +1180,13 @@ pub fn main(args: &[String]) -> i32 {
         "cpu us/msg",
         "reader ns/msg",
         "allocs/msg",
-        "alloc B/msg"
+        "alloc B/msg",
+        "peak RSS"
     );
     let _ = writeln!(
         out,
-        "{:<14} {:>12} {:>13} {:>11} {:>10} {:>11} {:>17} {:>10} {:>11}",
-        "", "", "", "", "", "median", "lowest / median", "mean", "mean"
+        "{:<14} {:>12} {:>13} {:>11} {:>10} {:>11} {:>17} {:>10} {:>11} {:>9}",
+        "", "", "", "", "", "median", "lowest / median", "mean", "mean", "MiB, max"
     );
     for s in &summaries {
         match s.rates() {
@@ -1030,9 +1197,15 @@ pub fn main(args: &[String]) -> i32 {
                     }
                     None => ("-".into(), "-".into()),
                 };
+                let rss = s
+                    .rss_mib
+                    .iter()
+                    .copied()
+                    .reduce(f64::max)
+                    .map_or("-".into(), |r| format!("{r:.0}"));
                 let _ = writeln!(
                     out,
-                    "{:<14} {:>12.0} {:>13.0} {:>11} {:>10} {:>11.3} {:>17} {:>10.3} {:>11.1}",
+                    "{:<14} {:>12.0} {:>13.0} {:>11} {:>10} {:>11.3} {:>17} {:>10.3} {:>11.1} {:>9}",
                     s.variant.name(),
                     best,
                     median,
@@ -1042,7 +1215,8 @@ pub fn main(args: &[String]) -> i32 {
                     s.reader()
                         .map_or("-".into(), |(lo, med)| format!("{lo:.0} / {med:.0}")),
                     mean(&s.allocs_per_msg),
-                    mean(&s.bytes_per_msg)
+                    mean(&s.bytes_per_msg),
+                    rss
                 );
             }
             None => {
@@ -1094,9 +1268,30 @@ pub fn main(args: &[String]) -> i32 {
     let _ = writeln!(
         out,
         "  (allocations: Rust heap, counted by a #[global_allocator] wrapper during the timed \
-         part, all threads, alloc+alloc_zeroed+realloc; librdkafka's C mallocs are not counted)"
+         part, all threads, alloc+alloc_zeroed+realloc; librdkafka's C mallocs are not counted{})",
+        if o.variants.contains(&Variant::Confluent) {
+            "; confluent is all Rust, so its figures include its network buffers, the \
+             fetched bytes among them"
+        } else {
+            ""
+        }
     );
-    for s in summaries.iter().filter(|s| s.variant != Variant::Raw) {
+    let _ = writeln!(
+        out,
+        "  (peak RSS: the process's resident set high-water mark during the run, consumer \
+         creation to close, reset before it after freed memory was handed back to the \
+         system; the produced data is not held{}; librdkafka may prefetch up to \
+         queued.max.messages.kbytes)",
+        if cluster.is_some() {
+            ", except by the embedded broker, whose memory is included"
+        } else {
+            ""
+        }
+    );
+    for s in summaries
+        .iter()
+        .filter(|s| !matches!(s.variant, Variant::Raw | Variant::Confluent))
+    {
         if s.bytes_per_msg.is_empty() {
             continue;
         }
@@ -1176,6 +1371,40 @@ pub fn main(args: &[String]) -> i32 {
     println!("{out}");
     drop(cluster);
     code
+}
+
+/// The confluent variant's settings, for the header and the summary.
+fn confluent_desc(settings: &[(String, String)]) -> String {
+    let own = settings
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let unmapped = confluent::UNMAPPED
+        .iter()
+        .map(|(k, why)| format!("{k} ({why})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "settings {own}, plus bootstrap.servers, group.id, auto.offset.reset and \
+         enable.auto.commit as for the others; the rest: the client's defaults; without a \
+         counterpart: {unmapped}"
+    )
+}
+
+/// Deletes the bench's topic from a real broker when dropped.
+struct DropTopic {
+    bootstrap: String,
+    topic: String,
+}
+
+impl Drop for DropTopic {
+    fn drop(&mut self) {
+        match delete_topic_on_broker(&self.bootstrap, &self.topic) {
+            Ok(()) => eprintln!("deleted topic {}", self.topic),
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
 }
 
 /// The per-run remark on the untimed wait of `drain` timing.

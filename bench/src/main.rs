@@ -8,6 +8,7 @@
 //! ```
 
 mod alloc;
+mod broker;
 mod common;
 mod consumer;
 mod producer;
@@ -22,7 +23,8 @@ subcommands:
   producer    producer throughput: kafkit against librdkafka used directly
               (kafkit-bench producer --help for its options)
   consumer    consumer throughput: kafkit's iterator, stream and batches against
-              librdkafka used directly (kafkit-bench consumer --help)";
+              librdkafka used directly and, on a real broker, the confluent-kafka
+              crate's consumer (kafkit-bench consumer --help)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

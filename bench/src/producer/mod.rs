@@ -19,7 +19,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ::kafkit::{ErrorCode, MockCluster};
 
 use crate::alloc::Snapshot;
-use crate::common::{best_median, load_average, parse_number, shell_quote, thread_cpu_time};
+use crate::common::{
+    best_median, create_topic_on_broker, load_average, parse_number, peak_rss_mib, reset_peak_rss,
+    shell_quote, thread_cpu_time,
+};
 
 /// Settings applied identically to every variant; everything else is left at
 /// librdkafka's defaults.
@@ -750,50 +753,4 @@ pub fn main(args: &[String]) -> i32 {
     println!("{out}");
     drop(cluster);
     code
-}
-
-/// Resets the process's peak resident set size (Linux: writing 5 to
-/// `/proc/self/clear_refs`), so that each round reports its own peak.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The process's peak resident set size since the last reset, in MiB
-/// (`VmHWM` in `/proc/self/status`).
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// Creates `topic` with `partitions` partitions on a real broker, with
-/// Kafka's own topic tool (scripts/kafka.sh).
-fn create_topic_on_broker(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka.sh");
-    let out = std::process::Command::new(script)
-        .args([
-            "topics",
-            "--bootstrap-server",
-            bootstrap,
-            "--create",
-            "--topic",
-            topic,
-        ])
-        .args([
-            "--partitions",
-            &partitions.to_string(),
-            "--replication-factor",
-            "1",
-        ])
-        .output()
-        .map_err(|e| format!("cannot run {script}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "cannot create topic {topic}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }
