@@ -441,6 +441,8 @@ struct Options {
     check_metric: Metric,
     /// `--confluent-set`: settings of the confluent variant.
     confluent_extra: Vec<(String, String)>,
+    /// `--set`: librdkafka settings for raw and kafkit, over [`SETTINGS`].
+    extra: Vec<(String, String)>,
 }
 
 impl Options {
@@ -474,6 +476,8 @@ usage: kafkit-bench consumer [options]
                       max.poll.records (default 1000)
   --confluent-set K=V a setting of the confluent variant, over its defaults
                       (repeatable), e.g. --confluent-set max.partition.fetch.bytes=1048576
+  --set K=V           a librdkafka setting of the raw and kafkit variants, over
+                      the fixed ones (repeatable), e.g. --set enable.auto.offset.store=false
   --subscribe         join a consumer group on the topic instead of assigning
                       its partitions (the join is not timed)
   --timing T          drain: let librdkafka prefetch everything after the first
@@ -520,6 +524,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         check_batch_ratio: None,
         check_metric: Metric::Cpu,
         confluent_extra: Vec::new(),
+        extra: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -563,6 +568,13 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                     .split_once('=')
                     .ok_or_else(|| format!("--confluent-set needs KEY=VALUE, got {pair:?}"))?;
                 o.confluent_extra.push((k.to_string(), v.to_string()));
+            }
+            "--set" => {
+                let pair = value()?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set needs KEY=VALUE, got {pair:?}"))?;
+                o.extra.push((k.to_string(), v.to_string()));
             }
             "--batch" => o.batch = parse_number(flag, &value()?)?,
             "--timing" => {
@@ -898,8 +910,9 @@ pub fn main(args: &[String]) -> i32 {
         (None, None) => unreachable!("a cluster is started when no broker is given"),
     };
     let confluent_settings = confluent::settings(o.batch, &o.confluent_extra);
-    let settings_desc = SETTINGS
+    let settings_desc = consumer_settings("", "", &o.extra)
         .iter()
+        .skip(2)
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ");
@@ -970,7 +983,7 @@ pub fn main(args: &[String]) -> i32 {
         let explicit = (cluster.is_some() || o.partitions_given).then_some(o.partitions);
         let counts = produce(&bootstrap, &topic, explicit, o.messages, &template)?;
         let took = started.elapsed();
-        let check_settings = consumer_settings(&bootstrap, &format!("{topic}-check"));
+        let check_settings = consumer_settings(&bootstrap, &format!("{topic}-check"), &[]);
         check_retained(&check_settings, &topic, &counts)?;
         Ok::<_, String>((counts, took))
     })();
@@ -1016,7 +1029,7 @@ pub fn main(args: &[String]) -> i32 {
             let summary = &mut summaries[(i + round - 1) % count];
             let variant = summary.variant;
             let group = format!("kafkit-bench-{run_id}-{}-r{round}", variant.name());
-            let settings = consumer_settings(&bootstrap, &group);
+            let settings = consumer_settings(&bootstrap, &group, &o.extra);
             let run = Run {
                 settings: &settings,
                 topic: &topic,
@@ -1417,12 +1430,20 @@ fn settled_note(settled: Duration) -> String {
 }
 
 /// `bootstrap.servers`, `group.id` and [`SETTINGS`].
-fn consumer_settings(bootstrap: &str, group: &str) -> Vec<(String, String)> {
+fn consumer_settings(
+    bootstrap: &str,
+    group: &str,
+    extra: &[(String, String)],
+) -> Vec<(String, String)> {
     let mut settings = vec![
         ("bootstrap.servers".to_string(), bootstrap.to_string()),
         ("group.id".to_string(), group.to_string()),
     ];
     settings.extend(SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    for (k, v) in extra {
+        settings.retain(|(key, _)| key != k);
+        settings.push((k.clone(), v.clone()));
+    }
     settings
 }
 
