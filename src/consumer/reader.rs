@@ -76,7 +76,7 @@ impl Drop for Refilling {
 /// Held by an operation that must not overlap a refill (see
 /// [`Reader::exclusive`]).
 pub(super) struct Exclusive<'a> {
-    _guard: Option<MutexGuard<'a, Vec<NativeMessage>>>,
+    _guard: Option<MutexGuard<'a, ()>>,
 }
 
 /// Who waits for a queue to become non-empty: async tasks (wakers) and
@@ -247,8 +247,8 @@ pub(super) struct Reader {
     queue: WakingQueue,
     signal: Arc<Signal>,
     state: Mutex<Buffered>,
-    /// The refill lock, with the refill's scratch space.
-    refill: Mutex<Vec<NativeMessage>>,
+    /// The refill lock.
+    refill: Mutex<()>,
     /// Store each message's offset when it is handed out.
     auto_store: bool,
     /// Set when this reader hands out nothing more: the consumer is
@@ -264,7 +264,7 @@ impl Reader {
             queue: WakingQueue::new(queue, Box::new(move || hook.notify())),
             signal,
             state: Mutex::new(Buffered::default()),
-            refill: Mutex::new(Vec::with_capacity(BATCH)),
+            refill: Mutex::new(()),
             auto_store,
             ended: AtomicBool::new(false),
         }
@@ -305,10 +305,22 @@ impl Reader {
     /// how many messages it took, 0 when the queue was empty or the refill
     /// lock busy and `wait_for_lock` false.
     fn refill(&self, wait_for_lock: bool) -> Result<usize, RawError> {
+        self.refill_into(wait_for_lock, BATCH, None)
+    }
+
+    /// A refill of up to `max` messages. With `out`, messages go straight
+    /// into it (a batch read, called when the buffer is empty), up to the
+    /// first consumer error; the error and what follows it are buffered.
+    fn refill_into(
+        &self,
+        wait_for_lock: bool,
+        max: usize,
+        mut out: Option<&mut Vec<Message>>,
+    ) -> Result<usize, RawError> {
         if REFILLING.with(Cell::get) {
             return Ok(0);
         }
-        let mut scratch = if wait_for_lock {
+        let _refill = if wait_for_lock {
             lock(&self.refill)
         } else {
             match self.refill.try_lock() {
@@ -323,24 +335,37 @@ impl Reader {
             s.dropped.clear();
             s.drops
         };
+        // Locked on the first message, once librdkafka has returned: a
+        // rebalance listener runs inside the call and may need the state.
+        let mut state: Option<(MutexGuard<'_, Buffered>, bool)> = None;
+        let mut to_buffer = out.is_none();
         let read = {
             let _refilling = Refilling::enter();
-            self.queue
-                .queue()
-                .consume_batch(Duration::ZERO, BATCH, |m| scratch.push(m))
+            self.queue.queue().consume_batch(Duration::ZERO, max, |m| {
+                let (s, filter) = state.get_or_insert_with(|| {
+                    let s = lock(&self.state);
+                    let filter = s.drops != since || !s.paused.is_empty();
+                    (s, filter)
+                });
+                if *filter && s.excludes(&m, since) {
+                    return;
+                }
+                if m.err() != 0 {
+                    to_buffer = true;
+                }
+                match out.as_deref_mut() {
+                    Some(out) if !to_buffer => out.push(Message::new(m)),
+                    _ => s.messages.push_back(m),
+                }
+            })
         };
-        let mut s = lock(&self.state);
+        let mut s = match state {
+            Some((s, _)) => s,
+            None => lock(&self.state),
+        };
         s.refilling = false;
-        let filter = s.drops != since || !s.paused.is_empty();
-        for m in scratch.drain(..) {
-            if filter && s.excludes(&m, since) {
-                continue;
-            }
-            s.messages.push_back(m);
-        }
         s.dropped.clear();
         drop(s);
-        drop(scratch);
         let n = read?;
         if n > 0 {
             // Someone who found the refill lock busy may be waiting.
@@ -451,6 +476,7 @@ impl Reader {
         out: &mut Vec<Message>,
         wait_for_lock: bool,
     ) -> Result<Taken, RawError> {
+        let start = out.len();
         let taken = loop {
             if self.is_ended() {
                 break Taken::Drained;
@@ -469,7 +495,7 @@ impl Reader {
                         Some(m) if m.err() != 0 => break Some(Taken::ErrorNext),
                         Some(_) => {}
                     }
-                    if let Some(m) = s.pop() {
+                    if let Some(m) = s.messages.pop_front() {
                         out.push(Message::new(m));
                     }
                 }
@@ -477,11 +503,34 @@ impl Reader {
             if let Some(taken) = stopped {
                 break taken;
             }
-            if self.refill(wait_for_lock)? == 0 {
-                break Taken::Drained;
+            // The buffer is empty: read straight into the batch.
+            let room = max - out.len();
+            match self.refill_into(wait_for_lock, room, Some(out)) {
+                Ok(0) => break Taken::Drained,
+                Ok(_) => {}
+                Err(e) => {
+                    self.note_batch(&out[start..]);
+                    return Err(e);
+                }
             }
         };
+        self.note_batch(&out[start..]);
         Ok(taken)
+    }
+
+    /// Records where the batch leaves each partition: its last message of
+    /// each run of one partition.
+    fn note_batch(&self, batch: &[Message]) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut s = lock(&self.state);
+        for (i, m) in batch.iter().enumerate() {
+            let last = i + 1 == batch.len() || !batch[i + 1].native().same_partition(m.native());
+            if last {
+                s.note_handed(m.native());
+            }
+        }
     }
 
     /// Stores the offsets of a batch about to reach the user: the last
@@ -494,10 +543,7 @@ impl Reader {
         let mut unassigned = Vec::new();
         let mut run = 0;
         for i in 0..out.len() {
-            let last = i + 1 == out.len() || {
-                let (a, b) = (out[i].native(), out[i + 1].native());
-                a.partition() != b.partition() || a.topic() != b.topic()
-            };
+            let last = i + 1 == out.len() || !out[i].native().same_partition(out[i + 1].native());
             if last {
                 if !self.store(out[i].native()) {
                     unassigned.push(run..i + 1);

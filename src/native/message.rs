@@ -80,6 +80,13 @@ impl NativeMessage {
         unsafe { cstr_str(rd::rd_kafka_topic_name(rkt)) }
     }
 
+    /// Whether both messages are of the same partition. A topic has one
+    /// handle while any message refers to it, so the handles are compared,
+    /// not the names.
+    pub(crate) fn same_partition(&self, other: &NativeMessage) -> bool {
+        self.raw().partition == other.raw().partition && self.raw().rkt == other.raw().rkt
+    }
+
     pub(crate) fn partition(&self) -> i32 {
         self.raw().partition
     }
