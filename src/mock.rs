@@ -146,6 +146,13 @@ impl MockCluster {
             .map_err(mock_err("mock set rtt"))
     }
 
+    /// How long a classic consumer group's first join waits for more
+    /// members before the group forms (the broker's
+    /// `group.initial.rebalance.delay.ms`; 3 s by default in the mock).
+    pub fn set_group_initial_rebalance_delay(&self, delay: Duration) {
+        self.native.group_initial_rebalance_delay(delay);
+    }
+
     /// Makes `broker` the leader of a partition.
     pub fn set_partition_leader(
         &self,

@@ -88,6 +88,13 @@ impl NativeMock {
         })
     }
 
+    pub(crate) fn group_initial_rebalance_delay(&self, delay: Duration) {
+        // SAFETY: the cluster is valid; the call only sets a default.
+        unsafe {
+            rd::rd_kafka_mock_group_initial_rebalance_delay_ms(self.ptr.as_ptr(), timeout_ms(delay))
+        }
+    }
+
     pub(crate) fn partition_leader(
         &self,
         topic: &str,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod consumer_scenarios;
+pub mod delivery_scenarios;
 pub mod partition_scenarios;
 pub mod producer_scenarios;
 pub mod tool;
