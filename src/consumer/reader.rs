@@ -164,18 +164,22 @@ fn is(m: &NativeMessage, topic: &str, partition: i32) -> bool {
 
 impl Buffered {
     fn note_handed(&mut self, m: &NativeMessage) {
-        let next = match m.err() {
-            0 => m.offset() + 1,
-            code::PARTITION_EOF => m.offset(),
-            _ => return,
-        };
         let partition = m.partition();
-        if partition < 0 {
+        if partition < 0 || m.offset() < 0 {
             return;
         }
+        // A message moves the position past it. An end of partition or a
+        // partition's error carries the offset the next fetch asks for,
+        // which is where the position is (librdkafka's batch reads put it
+        // one past that).
+        let (next, data) = match m.err() {
+            0 => (m.offset() + 1, true),
+            _ => (m.offset(), false),
+        };
+        let set = |h: &mut Handed| h.next = if data { next } else { h.next.max(next) };
         if let Some(h) = self.handed.get_mut(self.last) {
             if h.partition == partition && h.topic == m.topic() {
-                h.next = next;
+                set(h);
                 return;
             }
         }
@@ -185,7 +189,7 @@ impl Buffered {
             .position(|h| h.partition == partition && h.topic == m.topic())
         {
             Some(i) => {
-                self.handed[i].next = next;
+                set(&mut self.handed[i]);
                 self.last = i;
             }
             None => {
@@ -210,7 +214,7 @@ impl Buffered {
         let buffered = self
             .messages
             .iter()
-            .find(|m| is(m, topic, partition) && (m.err() == 0 || m.err() == code::PARTITION_EOF));
+            .find(|m| is(m, topic, partition) && m.offset() >= 0);
         if let Some(m) = buffered {
             return Some(m.offset());
         }

@@ -674,9 +674,12 @@ impl Log {
         events.push((t, event));
     }
 
-    /// How many messages of `partitions` librdkafka has fetched beyond the
-    /// last one this member was handed (from the latest statistics).
-    fn unread(&self, consumer: &Consumer, topic: &str, partitions: &[i32]) -> i64 {
+    /// How many messages of `partitions` the consumer has fetched beyond the
+    /// last one this member was handed. Each partition holds `fetched`
+    /// messages, all fetched before the second member joins; the latest
+    /// statistics may say more. (At a revocation inside a batch read, the
+    /// statistics may already show the revoked partitions reset.)
+    fn unread(&self, consumer: &Consumer, topic: &str, partitions: &[i32], fetched: i64) -> i64 {
         let events = self.events.lock().unwrap();
         partitions
             .iter()
@@ -689,7 +692,8 @@ impl Log {
                         _ => None,
                     })
                     .unwrap_or(0);
-                fetched_to(consumer, topic, *p).map_or(0, |f| (f - handed).max(0))
+                let f = fetched_to(consumer, topic, *p).unwrap_or(0).max(fetched);
+                (f - handed).max(0)
             })
             .sum()
     }
@@ -706,6 +710,8 @@ impl Log {
 struct Listener {
     log: Log,
     topic: String,
+    /// Messages per partition, all fetched before a revocation.
+    fetched: i64,
 }
 
 fn numbers(partitions: &[TopicPartition]) -> Vec<i32> {
@@ -719,13 +725,13 @@ impl RebalanceListener for Listener {
 
     fn on_revoked(&mut self, consumer: &Consumer, partitions: &[TopicPartition]) {
         let ps = numbers(partitions);
-        let unread = self.log.unread(consumer, &self.topic, &ps);
+        let unread = self.log.unread(consumer, &self.topic, &ps, self.fetched);
         self.log.push(Event::Revoked(ps, unread));
     }
 
     fn on_lost(&mut self, consumer: &Consumer, partitions: &[TopicPartition]) {
         let ps = numbers(partitions);
-        let unread = self.log.unread(consumer, &self.topic, &ps);
+        let unread = self.log.unread(consumer, &self.topic, &ps, self.fetched);
         self.log.push(Event::Lost(ps, unread));
     }
 }
@@ -738,6 +744,8 @@ struct Group {
     unread: AtomicUsize,
     slow: AtomicBool,
     stop: AtomicBool,
+    /// The slow member's latest statistics.
+    slow_stats: Mutex<Option<Arc<kafkit::Statistics>>>,
 }
 
 impl Group {
@@ -760,10 +768,17 @@ fn run_member(
     group: Arc<Group>,
     slow: bool,
 ) {
+    let fetched = group
+        .seen
+        .lock()
+        .unwrap()
+        .first()
+        .map_or(0, |p| p.len() as i64);
     let consumer = Consumer::builder(&config)
         .rebalance_listener(Listener {
             log: log.clone(),
             topic: topic.clone(),
+            fetched,
         })
         .build()
         .expect("consumer");
@@ -774,6 +789,9 @@ fn run_member(
             Some(Ok(m)) => {
                 log.push(Event::Message(m.partition(), m.offset()));
                 group.saw(m.partition(), m.offset());
+                if slow {
+                    *group.slow_stats.lock().unwrap() = consumer.statistics();
+                }
                 if slow && group.slow.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(2));
                 }
@@ -882,6 +900,7 @@ pub fn rebalance_with_a_full_queue(target: &Target, protocol: Protocol) {
         unread: AtomicUsize::new(PER_PARTITION * PARTITIONS as usize),
         slow: AtomicBool::new(true),
         stop: AtomicBool::new(false),
+        slow_stats: Mutex::new(None),
     });
     let clock = Arc::new(AtomicU64::new(0));
     let (log_a, log_b) = (Log::new(&clock), Log::new(&clock));
@@ -898,6 +917,17 @@ pub fn rebalance_with_a_full_queue(target: &Target, protocol: Protocol) {
         }
     };
     wait_for("A reads", &|| log_a.messages() >= 200);
+    // Whichever partitions move to B, librdkafka must hold messages of them
+    // for A when they do: every partition fetched well past what A read.
+    wait_for("A's consumer fetched every partition", &|| {
+        let stats = group.slow_stats.lock().unwrap();
+        stats.as_ref().is_some_and(|s| {
+            (0..PARTITIONS).all(|p| {
+                s.partition(&topic, p)
+                    .is_some_and(|ps| ps.next_offset >= PER_PARTITION as i64)
+            })
+        })
+    });
     let b = {
         let (topic, log, group) = (topic.clone(), log_b.clone(), group.clone());
         std::thread::spawn(move || run_member(config, topic, Api::Poll, log, group, false))
