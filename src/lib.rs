@@ -38,6 +38,7 @@
 // often; moving ~180 bytes is cheaper.
 #![allow(clippy::result_large_err)]
 
+pub mod admin;
 mod client;
 mod config;
 mod consumer;
@@ -49,6 +50,7 @@ mod native;
 mod producer;
 pub mod statistics;
 
+pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic};
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
 pub use consumer::{
     BatchStream, CommitFuture, Consumer, ConsumerBuilder, ConsumerGroupMetadata, Iter, Message,

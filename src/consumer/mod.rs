@@ -328,6 +328,11 @@ impl Consumer {
         Self::builder(config).on_statistics(f).build()
     }
 
+    /// The librdkafka client, for admin requests on this consumer.
+    pub(crate) fn native_client(&self) -> &crate::native::NativeClient {
+        self.native()
+    }
+
     fn native(&self) -> &crate::native::NativeClient {
         &self.inner.shared.core.native
     }

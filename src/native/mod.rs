@@ -20,6 +20,7 @@
 //! declares and re-exports them; it holds only the event type constants and
 //! the version.
 
+mod admin;
 mod client;
 mod conf;
 mod consumer;
@@ -39,6 +40,9 @@ mod tpl;
 mod trampoline;
 mod wake;
 
+pub(crate) use admin::{
+    AdminOp, AdminOptions as NativeAdminOptions, NewTopicSpec, RequestSettings, TopicOutcome,
+};
 pub(crate) use client::{ClientKind, NativeClient, LIVE_CLIENTS};
 pub(crate) use conf::NativeConf;
 pub(crate) use consumer::NativeGroupMetadata;

@@ -741,6 +741,11 @@ impl Producer {
         &self.handle.shared
     }
 
+    /// The librdkafka client, for admin requests on this producer.
+    pub(crate) fn native_client(&self) -> &crate::native::NativeClient {
+        &self.shared().core.native
+    }
+
     /// Enqueues a record, waiting for space while librdkafka's queue is full
     /// (woken when deliveries free space; no polling). Resolves to a
     /// [`DeliveryFuture`] for the record's delivery.
