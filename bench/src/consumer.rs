@@ -507,6 +507,14 @@ fn parse_ratio(flag: &str, value: &str) -> Result<f64, String> {
     }
 }
 
+/// A `KEY=VALUE` argument of `flag`.
+fn key_value(flag: &str, pair: &str) -> Result<(String, String), String> {
+    let (k, v) = pair
+        .split_once('=')
+        .ok_or_else(|| format!("{flag} needs KEY=VALUE, got {pair:?}"))?;
+    Ok((k.to_string(), v.to_string()))
+}
+
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         messages: 500_000,
@@ -562,20 +570,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                     ));
                 }
             },
-            "--confluent-set" => {
-                let pair = value()?;
-                let (k, v) = pair
-                    .split_once('=')
-                    .ok_or_else(|| format!("--confluent-set needs KEY=VALUE, got {pair:?}"))?;
-                o.confluent_extra.push((k.to_string(), v.to_string()));
-            }
-            "--set" => {
-                let pair = value()?;
-                let (k, v) = pair
-                    .split_once('=')
-                    .ok_or_else(|| format!("--set needs KEY=VALUE, got {pair:?}"))?;
-                o.extra.push((k.to_string(), v.to_string()));
-            }
+            "--confluent-set" => o.confluent_extra.push(key_value(flag, &value()?)?),
+            "--set" => o.extra.push(key_value(flag, &value()?)?),
             "--batch" => o.batch = parse_number(flag, &value()?)?,
             "--timing" => {
                 o.timing = match value()?.as_str() {

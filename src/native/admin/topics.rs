@@ -192,37 +192,42 @@ impl NativeClient {
 impl NativeEvent {
     /// The per-topic outcomes of a CreateTopics result event.
     pub(crate) fn create_topics_result(&self) -> Result<Vec<TopicOutcome>, RawError> {
-        if let Some(e) = self.admin_error() {
-            return Err(e);
-        }
-        // SAFETY: the event is valid; a NULL result means another type.
-        let result = unsafe { rd::rd_kafka_event_CreateTopics_result(self.ptr.as_ptr()) };
-        if result.is_null() {
-            return Err(RawError::from_code(code::INVALID_ARG));
-        }
-        let mut cnt = 0usize;
-        // SAFETY: a valid result of this event; the array lives with it.
-        unsafe {
-            let list = rd::rd_kafka_CreateTopics_result_topics(result, &mut cnt);
-            Ok(topic_outcomes(list as *mut _, cnt))
-        }
+        // SAFETY: the event is valid; a NULL result means another type. The
+        // array lives with the event.
+        self.topic_results(|ev, cnt| unsafe {
+            let result = rd::rd_kafka_event_CreateTopics_result(ev);
+            (!result.is_null())
+                .then(|| rd::rd_kafka_CreateTopics_result_topics(result, cnt) as *mut _)
+        })
     }
 
     /// The per-topic outcomes of a DeleteTopics result event.
     pub(crate) fn delete_topics_result(&self) -> Result<Vec<TopicOutcome>, RawError> {
+        // SAFETY: as for create_topics_result.
+        self.topic_results(|ev, cnt| unsafe {
+            let result = rd::rd_kafka_event_DeleteTopics_result(ev);
+            (!result.is_null())
+                .then(|| rd::rd_kafka_DeleteTopics_result_topics(result, cnt) as *mut _)
+        })
+    }
+
+    /// The request error, or the topic results `list` finds in this event
+    /// (None: the event is of another type).
+    fn topic_results(
+        &self,
+        list: impl FnOnce(
+            *mut rd::rd_kafka_event_t,
+            &mut usize,
+        ) -> Option<*mut *const rd::rd_kafka_topic_result_t>,
+    ) -> Result<Vec<TopicOutcome>, RawError> {
         if let Some(e) = self.admin_error() {
             return Err(e);
         }
-        // SAFETY: the event is valid; a NULL result means another type.
-        let result = unsafe { rd::rd_kafka_event_DeleteTopics_result(self.ptr.as_ptr()) };
-        if result.is_null() {
-            return Err(RawError::from_code(code::INVALID_ARG));
-        }
         let mut cnt = 0usize;
-        // SAFETY: a valid result of this event; the array lives with it.
-        unsafe {
-            let list = rd::rd_kafka_DeleteTopics_result_topics(result, &mut cnt);
-            Ok(topic_outcomes(list as *mut _, cnt))
-        }
+        let Some(results) = list(self.ptr.as_ptr(), &mut cnt) else {
+            return Err(RawError::from_code(code::INVALID_ARG));
+        };
+        // SAFETY: the array and its count come from this event, alive here.
+        Ok(unsafe { topic_outcomes(results, cnt) })
     }
 }
