@@ -98,7 +98,7 @@ Runs Apache Kafka $KAFKA_VERSION locally from Maven Central jars (Java $MIN_JAVA
 Broker lifecycle:
   install                 Fetch Kafka into $KAFKA_HOME (no-op when present).
   start single            One KRaft node; prints export lines for eval:
-                            PLAINTEXT 127.0.0.1:$SINGLE_PLAINTEXT_PORT, SASL_PLAINTEXT (SCRAM) 127.0.0.1:$SINGLE_SASL_PORT,
+                            PLAINTEXT 127.0.0.1:$SINGLE_PLAINTEXT_PORT, SASL_PLAINTEXT (SCRAM; OAUTHBEARER, unsecured JWT) 127.0.0.1:$SINGLE_SASL_PORT,
                             SSL 127.0.0.1:$SINGLE_SSL_PORT, controller 127.0.0.1:$SINGLE_CONTROLLER_PORT.
   start cluster           Three KRaft nodes on 127.0.0.1:9192, :9292, :9392 (controllers :9193, :9293, :9393).
   stop [single|cluster|all]
