@@ -50,7 +50,7 @@ mod native;
 mod producer;
 pub mod statistics;
 
-pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic};
+pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic, PartitionResult};
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
 pub use consumer::{
     BatchStream, CommitFuture, Consumer, ConsumerBuilder, ConsumerGroupMetadata, Iter, Message,

@@ -94,6 +94,53 @@ impl<T> EntityResult<T> {
     }
 }
 
+/// One partition's outcome in an admin result (records deleted, offsets
+/// listed or altered, a leader elected, ...).
+#[derive(Debug)]
+pub struct PartitionResult<T = ()> {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// What the operation gave for it.
+    pub result: Result<T, Error>,
+}
+
+impl<T> PartitionResult<T> {
+    /// True when the operation succeeded for this partition.
+    pub fn is_ok(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// The `PartitionResult`s of a partition list from a result event: an
+/// element with an error code fails, the others give `ok(entry)`.
+#[allow(dead_code)] // used by the operations on partitions
+fn partition_results<T>(
+    what: &'static str,
+    entries: Vec<crate::native::TplEntry>,
+    ok: impl Fn(&crate::native::TplEntry) -> T,
+) -> Vec<PartitionResult<T>> {
+    entries
+        .into_iter()
+        .map(|e| {
+            let result = if e.err == 0 {
+                Ok(ok(&e))
+            } else {
+                Err(Error::kafka(
+                    what,
+                    crate::native::RawError::from_code(e.err),
+                ))
+            };
+            PartitionResult {
+                topic: e.topic,
+                partition: e.partition,
+                result,
+            }
+        })
+        .collect()
+}
+
 /// A standalone admin client's librdkafka handle and its dispatcher (logs,
 /// errors and statistics of the client).
 struct OwnClient {
