@@ -50,6 +50,11 @@ mod native;
 mod producer;
 pub mod statistics;
 
+pub use admin::{
+    AclOperation, CommittedOffset, ConsumerGroupDescription, ConsumerGroupListing,
+    ConsumerGroupListings, ConsumerGroupState, ConsumerGroupType, GroupCoordinator, GroupLag,
+    GroupOffset, IsolationLevel, ListedOffset, MemberDescription, OffsetSpec, PartitionLag,
+};
 pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic, PartitionResult};
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
 pub use consumer::{

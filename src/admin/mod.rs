@@ -11,6 +11,8 @@
 //! In code that is not async, wait with any executor, for example
 //! `futures::executor::block_on(admin.create_topics(..))`.
 
+mod groups;
+mod offsets;
 mod topics;
 
 use std::collections::HashMap;
@@ -22,6 +24,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+pub use groups::{
+    AclOperation, ConsumerGroupDescription, ConsumerGroupListing, ConsumerGroupListings,
+    ConsumerGroupState, ConsumerGroupType, GroupCoordinator, MemberDescription,
+};
+pub use offsets::{
+    CommittedOffset, GroupLag, GroupOffset, IsolationLevel, ListedOffset, OffsetSpec, PartitionLag,
+};
 pub use topics::NewTopic;
 
 use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};

@@ -43,6 +43,9 @@ mod wake;
 pub(crate) use admin::{
     AdminOp, AdminOptions as NativeAdminOptions, NewTopicSpec, RequestSettings, TopicOutcome,
 };
+pub(crate) use admin::{
+    GroupInfo, GroupListings, GroupOutcome, MemberInfo, NodeInfo, OffsetToCommit,
+};
 pub(crate) use client::{ClientKind, NativeClient, LIVE_CLIENTS};
 pub(crate) use conf::NativeConf;
 pub(crate) use consumer::NativeGroupMetadata;

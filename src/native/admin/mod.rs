@@ -8,6 +8,8 @@
 //! call librdkafka, and copy the result into plain Rust values before the
 //! event is dropped.
 
+mod groups;
+mod offsets;
 mod topics;
 
 use std::ffi::CString;
@@ -22,6 +24,8 @@ use super::error::{code, RawError};
 use super::event::NativeEvent;
 use super::ptr::NativePtr;
 
+pub(crate) use groups::{GroupInfo, GroupListings, GroupOutcome, MemberInfo, NodeInfo};
+pub(crate) use offsets::OffsetToCommit;
 pub(crate) use topics::{NewTopicSpec, TopicOutcome};
 
 extern "C" {
