@@ -396,9 +396,30 @@ impl AdminClient {
         group: &str,
         options: &AdminOptions,
     ) -> impl Future<Output = Result<GroupLag, Error>> + Send + 'static {
+        self.lag(group, None, options)
+    }
+
+    /// A consumer group's lag on the given partitions, committed or not: a
+    /// partition without a commit has `committed` and `lag` None and does
+    /// not count in the total.
+    pub fn consumer_group_lag_for(
+        &self,
+        group: &str,
+        partitions: &[TopicPartition],
+        options: &AdminOptions,
+    ) -> impl Future<Output = Result<GroupLag, Error>> + Send + 'static {
+        self.lag(group, Some(partitions), options)
+    }
+
+    fn lag(
+        &self,
+        group: &str,
+        partitions: Option<&[TopicPartition]>,
+        options: &AdminOptions,
+    ) -> impl Future<Output = Result<GroupLag, Error>> + Send + 'static {
         let admin = self.clone();
         let options = *options;
-        let committed = self.list_consumer_group_offsets(group, None, &options);
+        let committed = self.list_consumer_group_offsets(group, partitions, &options);
         async move {
             let mut errors = Vec::new();
             let mut committed_by_partition = Vec::new();

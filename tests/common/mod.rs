@@ -4,6 +4,7 @@
 
 pub mod consumer_scenarios;
 pub mod delivery_scenarios;
+pub mod group_scenarios;
 pub mod partition_scenarios;
 pub mod producer_scenarios;
 pub mod tool;
