@@ -255,10 +255,9 @@ impl AdminClient {
     }
 
     /// Sets a group's committed offsets, each partition with its own
-    /// result. The group must have no active members: the broker refuses
-    /// the commit of a group with members
-    /// ([`UnknownMemberId`](crate::ErrorCode::UnknownMemberId) for a
-    /// classic group).
+    /// result. The group must have no active members: Kafka 4.3 refuses
+    /// the partitions of a group with members, classic or KIP-848, with
+    /// [`UnknownMemberId`](crate::ErrorCode::UnknownMemberId).
     pub fn alter_consumer_group_offsets(
         &self,
         group: &str,
