@@ -1,7 +1,7 @@
 //! Offsets: a group's committed offsets (list, alter, delete) and the
 //! offsets of partitions by time or position (ListOffsets).
 
-use libc::{c_int, c_void};
+use libc::c_int;
 use rdkafka_sys::bindings as rd;
 
 use super::groups::{c_array, owned_result, GroupOutcome};
@@ -135,7 +135,7 @@ impl NativeClient {
                         data as *mut u8,
                         o.metadata.len(),
                     );
-                    (*elem).metadata = data as *mut c_void;
+                    (*elem).metadata = data;
                     (*elem).metadata_size = o.metadata.len();
                 }
             }
