@@ -256,6 +256,17 @@ async fn broker_admin_classic_group_with_members() {
         "{ops:?}"
     );
 
+    let missing = unique("admin-no-such-group");
+    let described = admin
+        .describe_consumer_groups(&[missing.as_str()], false, &options())
+        .await
+        .expect("describe");
+    // The broker describes a group it does not know as Dead and empty.
+    let d = described[0]
+        .result
+        .as_ref()
+        .expect("missing group described");
+    assert_eq!((d.state, d.members.len()), (ConsumerGroupState::Dead, 0));
     let described = admin
         .describe_consumer_groups(&[idle.as_str()], false, &options())
         .await
