@@ -11,6 +11,8 @@
 //! In code that is not async, wait with any executor, for example
 //! `futures::executor::block_on(admin.create_topics(..))`.
 
+mod cluster;
+mod partitions;
 mod topics;
 
 use std::collections::HashMap;
@@ -22,6 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+pub use cluster::{AclOperation, ClusterDescription, Node, TopicDescription, TopicPartitionInfo};
+pub use partitions::{ElectionType, NewPartitions};
 pub use topics::NewTopic;
 
 use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};
@@ -75,6 +79,13 @@ impl AdminOptions {
         self.settings.validate_only = on;
         self
     }
+
+    /// Asks the broker for what the client may do with each described
+    /// resource (describing topics, the cluster, consumer groups).
+    pub fn include_authorized_operations(mut self, on: bool) -> Self {
+        self.settings.include_authorized_operations = on;
+        self
+    }
 }
 
 /// One entity's outcome in an admin result (a topic, a group, a config
@@ -115,7 +126,6 @@ impl<T> PartitionResult<T> {
 
 /// The `PartitionResult`s of a partition list from a result event: an
 /// element with an error code fails, the others give `ok(entry)`.
-#[allow(dead_code)] // used by the operations on partitions
 fn partition_results<T>(
     what: &'static str,
     entries: Vec<crate::native::TplEntry>,

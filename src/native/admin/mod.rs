@@ -8,6 +8,7 @@
 //! call librdkafka, and copy the result into plain Rust values before the
 //! event is dropped.
 
+mod cluster;
 mod topics;
 
 use std::ffi::CString;
@@ -22,6 +23,7 @@ use super::error::{code, RawError};
 use super::event::NativeEvent;
 use super::ptr::NativePtr;
 
+pub(crate) use cluster::{ClusterInfo, NodeInfo, TopicInfo};
 pub(crate) use topics::{NewTopicSpec, TopicOutcome};
 
 extern "C" {
@@ -115,6 +117,7 @@ pub(crate) struct RequestSettings {
     pub request_timeout: Option<Duration>,
     pub operation_timeout: Option<Duration>,
     pub validate_only: bool,
+    pub include_authorized_operations: bool,
 }
 
 // SAFETY: rd_kafka_AdminOptions_destroy releases options made by
@@ -192,6 +195,9 @@ impl AdminOptions {
                 rd_kafka_AdminOptions_set_validate_only(p, 1, errstr.as_mut_ptr(), errstr.len())
             };
             setting("validate only", code, &errstr)?;
+        }
+        if settings.include_authorized_operations {
+            options.include_authorized_operations()?;
         }
         // SAFETY: valid options; the opaque is an integer id, never
         // dereferenced.

@@ -39,9 +39,9 @@ pub(crate) struct TopicOutcome {
 
 /// Owned C request objects of one call, destroyed when the call returned
 /// (librdkafka copies what it needs).
-struct Requests<T> {
-    items: Vec<*mut T>,
-    destroy: unsafe extern "C" fn(*mut T),
+pub(super) struct Requests<T> {
+    pub(super) items: Vec<*mut T>,
+    pub(super) destroy: unsafe extern "C" fn(*mut T),
 }
 
 impl<T> Drop for Requests<T> {
@@ -213,7 +213,7 @@ impl NativeEvent {
 
     /// The request error, or the topic results `list` finds in this event
     /// (None: the event is of another type).
-    fn topic_results(
+    pub(super) fn topic_results(
         &self,
         list: impl FnOnce(
             *mut rd::rd_kafka_event_t,
