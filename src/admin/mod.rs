@@ -279,9 +279,16 @@ impl std::fmt::Debug for AdminClient {
 }
 
 impl AdminClient {
-    /// Creates an admin client with its own connections.
+    /// Creates an admin client with its own connections. Unless `config`
+    /// says otherwise, its metadata requests never create topics
+    /// (`allow.auto.create.topics=false`, which librdkafka defaults to true
+    /// for the producer-type handle an admin client runs on).
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
-        let core = ClientCore::new(ClientKind::Producer, config, 0, Handlers::default())?;
+        let mut config = config.clone();
+        if config.get("allow.auto.create.topics").is_none() {
+            config.set("allow.auto.create.topics", "false")?;
+        }
+        let core = ClientCore::new(ClientKind::Producer, &config, 0, Handlers::default())?;
         let shared = Arc::new(OwnShared {
             core,
             stop: AtomicBool::new(false),
