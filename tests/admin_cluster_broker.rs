@@ -596,7 +596,7 @@ async fn broker_admin_describe_topics_matches_the_tool() {
 }
 
 #[tokio::test]
-async fn broker_admin_describe_cluster_shows_the_node() {
+async fn broker_admin_describes_the_single_node_cluster() {
     let Some(target) = Target::broker("broker_admin_describe_cluster") else {
         return;
     };
