@@ -12,6 +12,21 @@ use crate::native::{ClusterMeta, NativeClient};
 use crate::{AdminClient, Consumer, Error, ErrorCode, Producer};
 
 /// What a Metadata request returned.
+///
+/// ```
+/// # fn main() -> Result<(), kafkit::Error> {
+/// use std::time::Duration;
+///
+/// let cluster = kafkit::MockCluster::new(3)?;
+/// cluster.create_topic("Users", 2, 3)?;
+/// let producer = kafkit::Producer::new(&cluster.client_config()?)?;
+/// let metadata = producer.metadata(Some("Users"), Duration::from_secs(10))?;
+/// assert_eq!(metadata.brokers.len(), 3);
+/// let users = metadata.topic("Users").expect("asked for");
+/// assert_eq!(users.partitions.len(), 2);
+/// assert!(users.partitions.iter().all(|p| p.replicas.len() == 3));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metadata {
     /// The brokers of the cluster.

@@ -342,6 +342,7 @@ async fn broker_admin_request_to_a_down_broker_fails_in_bounded_time() {
         .await
         .expect_err("no broker");
     let took = started.elapsed();
+    eprintln!("down broker: {err} after {took:?}");
     assert!(took < Duration::from_secs(10), "took {took:?}: {err}");
     assert!(
         matches!(
@@ -731,11 +732,12 @@ async fn broker_admin_elect_leaders_on_one_node_needs_no_election() {
         Some(ErrorCode::UnknownTopicOrPart),
         "{results:?}"
     );
-    // Every partition: none needs an election on a single node.
+    // Every partition: on a single node each leader is its preferred
+    // replica, so none is listed (only elections held or failed are).
     let all = admin
         .elect_leaders(ElectionType::Preferred, None, &options())
         .await
         .expect("elect all");
-    assert!(all.iter().all(|r| r.topic != topic || r.is_ok()), "{all:?}");
+    assert!(all.iter().all(|r| r.topic != topic), "{all:?}");
     cleanup(&admin, &[&topic]).await;
 }

@@ -176,6 +176,9 @@ impl AdminClient {
     /// [`AdminOptions::include_authorized_operations`], also what the client
     /// may do with each. A topic that does not exist fails alone, with
     /// [`UnknownTopicOrPart`](crate::ErrorCode::UnknownTopicOrPart).
+    /// librdkafka refuses an [`AdminOptions::operation_timeout`] here
+    /// ([`InvalidArg`](crate::ErrorCode::InvalidArg)): set only the request
+    /// timeout.
     ///
     /// ```no_run
     /// # async fn demo(admin: &kafkit::AdminClient) -> Result<(), kafkit::Error> {
@@ -216,7 +219,8 @@ impl AdminClient {
 
     /// Describes the cluster: its id, the controller and the brokers; with
     /// [`AdminOptions::include_authorized_operations`], also what the client
-    /// may do with the cluster.
+    /// may do with the cluster. As for [`describe_topics`](Self::describe_topics),
+    /// only the request timeout applies.
     pub fn describe_cluster(&self, options: &AdminOptions) -> AdminFuture<ClusterDescription> {
         self.request(
             AdminOp::DescribeCluster,

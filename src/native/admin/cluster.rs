@@ -383,10 +383,10 @@ impl NativeEvent {
             if list.is_null() {
                 return Ok(Vec::new());
             }
-            std::slice::from_raw_parts(list, cnt)
+            Ok(std::slice::from_raw_parts(list, cnt)
                 .iter()
-                .map(|&t| Ok(topic_info(t)))
-                .collect()
+                .map(|&t| topic_info(t))
+                .collect())
         }
     }
 
