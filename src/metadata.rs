@@ -37,9 +37,11 @@ pub struct Metadata {
     pub controller_id: Option<i32>,
     /// The cluster id, when the broker sent one.
     pub cluster_id: Option<String>,
-    /// The id of the broker that answered.
-    pub orig_broker_id: i32,
-    /// librdkafka's name for the broker that answered (`host:port/id`).
+    /// The id of the broker that answered; None when it answered on a
+    /// bootstrap connection, whose broker id librdkafka does not know.
+    pub orig_broker_id: Option<i32>,
+    /// librdkafka's name for the broker that answered (`host:port/id`, or
+    /// `host:port/bootstrap`).
     pub orig_broker_name: String,
 }
 
@@ -137,7 +139,7 @@ impl From<ClusterMeta> for Metadata {
                 .collect(),
             controller_id: m.controller_id,
             cluster_id: m.cluster_id,
-            orig_broker_id: m.orig_broker_id,
+            orig_broker_id: (m.orig_broker_id >= 0).then_some(m.orig_broker_id),
             orig_broker_name: m.orig_broker_name,
         }
     }

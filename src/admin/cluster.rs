@@ -93,7 +93,8 @@ fn operations(raw: Option<Vec<i32>>) -> Option<Vec<AclOperation>> {
 pub struct TopicDescription {
     /// The topic's name.
     pub name: String,
-    /// The topic id, in the base64 form Kafka's tools print.
+    /// The topic id, as Kafka's tools print it (URL-safe base64 without
+    /// padding, the form of Java's `Uuid.toString()`).
     pub topic_id: String,
     /// Whether the topic is internal to Kafka (`__consumer_offsets`, ...).
     pub is_internal: bool,

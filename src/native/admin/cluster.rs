@@ -49,7 +49,8 @@ pub(crate) struct PartitionInfo {
 pub(crate) struct TopicInfo {
     pub name: String,
     pub error: Option<RawError>,
-    /// Kafka's base64 form of the topic id, as its tools print it.
+    /// The topic id in Kafka's form (URL-safe base64, no padding), as its
+    /// tools print it.
     pub topic_id: String,
     pub internal: bool,
     pub partitions: Vec<PartitionInfo>,
@@ -482,10 +483,20 @@ unsafe fn topic_info(t: *const rd::rd_kafka_TopicDescription_t) -> TopicInfo {
                 .collect()
         };
         let uuid = rd::rd_kafka_TopicDescription_topic_id(t);
+        // librdkafka writes standard base64 with padding; Kafka (its
+        // `Uuid.toString()`, its tools) the URL-safe alphabet without it.
         let topic_id = if uuid.is_null() {
             String::new()
         } else {
             cstr_lossy(rd::rd_kafka_Uuid_base64str(uuid))
+                .chars()
+                .filter(|&c| c != '=')
+                .map(|c| match c {
+                    '+' => '-',
+                    '/' => '_',
+                    c => c,
+                })
+                .collect()
         };
         let mut ops_cnt = 0usize;
         let ops = rd_kafka_TopicDescription_authorized_operations(t, &mut ops_cnt);
