@@ -73,10 +73,30 @@ fn describe(servers: &str, topic: &str) -> BTreeMap<i32, BTreeMap<String, String
     rows
 }
 
-/// Deletes topics a test made (best effort: the test's own checks came
-/// first).
-async fn cleanup(admin: &AdminClient, topics: &[&str]) {
-    if let Ok(results) = admin.delete_topics(topics, &options()).await {
+/// Deletes the topics a test made when the test ends, also when it fails
+/// (topics that were never created are skipped).
+struct Cleanup {
+    admin: AdminClient,
+    topics: Vec<String>,
+}
+
+impl Cleanup {
+    fn new(admin: &AdminClient, topics: &[&str]) -> Self {
+        Cleanup {
+            admin: admin.clone(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let names: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        // The admin future needs no runtime: wait for it right here.
+        let Ok(results) = futures::executor::block_on(self.admin.delete_topics(&names, &options()))
+        else {
+            return;
+        };
         for r in results {
             if let Err(e) = r.result {
                 if e.code() != Some(ErrorCode::UnknownTopicOrPart) {
@@ -118,6 +138,7 @@ async fn broker_admin_create_and_delete_topics_as_the_tool_sees_them() {
     let servers = target.bootstrap();
     let admin = admin(&target);
     let (a, b) = (unique("admin-create-a"), unique("admin-create-b"));
+    let _cleanup = Cleanup::new(&admin, &[&a, &b]);
     let results = admin
         .create_topics(
             &[
@@ -233,6 +254,7 @@ async fn broker_admin_create_topics_rejects_bad_inputs_one_by_one() {
     // request fails, naming the topic, and creates nothing.
     let negative = unique("admin-negative");
     let with_it = unique("admin-beside-negative");
+    let _cleanup = Cleanup::new(&admin, &[&good, &zero, &replicated, &negative, &with_it]);
     let err = admin
         .create_topics(
             &[
@@ -253,7 +275,6 @@ async fn broker_admin_create_topics_rejects_bad_inputs_one_by_one() {
     for absent in [&zero, &replicated, &negative, &with_it] {
         assert!(!list.contains(absent), "{absent} was created: {list:?}");
     }
-    cleanup(&admin, &[&good]).await;
 }
 
 #[tokio::test]
@@ -263,6 +284,7 @@ async fn broker_admin_existing_topic_fails_alone() {
     };
     let admin = admin(&target);
     let (old, new) = (unique("admin-existing"), unique("admin-new"));
+    let _cleanup = Cleanup::new(&admin, &[&old, &new]);
     let first = admin
         .create_topics(&[NewTopic::new(&old, 1, 1)], &options())
         .await
@@ -284,7 +306,6 @@ async fn broker_admin_existing_topic_fails_alone() {
     assert_eq!(second[1].name, new);
     assert!(second[1].is_ok(), "{second:?}");
     wait_for_topic(&admin, &new, |t| t.is_some_and(|t| t.partitions.len() == 2));
-    cleanup(&admin, &[&old, &new]).await;
 }
 
 #[tokio::test]
@@ -294,6 +315,7 @@ async fn broker_admin_validate_only_creates_nothing() {
     };
     let admin = admin(&target);
     let name = unique("admin-validate");
+    let _cleanup = Cleanup::new(&admin, &[&name]);
     let results = admin
         .create_topics(
             &[NewTopic::new(&name, 2, 1)],
@@ -369,6 +391,7 @@ async fn broker_admin_create_partitions_raises_the_count() {
     let admin = admin(&target);
     let topic = unique("admin-partitions");
     let missing = unique("admin-partitions-missing");
+    let _cleanup = Cleanup::new(&admin, &[&topic]);
     let created = admin
         .create_topics(&[NewTopic::new(&topic, 1, 1)], &options())
         .await
@@ -427,7 +450,6 @@ async fn broker_admin_create_partitions_raises_the_count() {
     wait_for_topic(&admin, &topic, |t| {
         t.is_some_and(|t| t.partitions.len() == 3)
     });
-    cleanup(&admin, &[&topic]).await;
 }
 
 #[tokio::test]
@@ -437,6 +459,7 @@ async fn broker_admin_delete_records_moves_the_low_watermark() {
     };
     let admin = admin(&target);
     let topic = unique("admin-delete-records");
+    let _cleanup = Cleanup::new(&admin, &[&topic]);
     let created = admin
         .create_topics(&[NewTopic::new(&topic, 2, 1)], &options())
         .await
@@ -514,7 +537,6 @@ async fn broker_admin_delete_records_moves_the_low_watermark() {
         consumer.fetch_watermarks(&topic, 0, timeout).expect("wm"),
         (4, 10)
     );
-    cleanup(&admin, &[&topic]).await;
 }
 
 #[tokio::test]
@@ -526,6 +548,7 @@ async fn broker_admin_describe_topics_matches_the_tool() {
     let admin = admin(&target);
     let topic = unique("admin-describe");
     let missing = unique("admin-describe-missing");
+    let _cleanup = Cleanup::new(&admin, &[&topic]);
     let created = admin
         .create_topics(&[NewTopic::new(&topic, 2, 1)], &options())
         .await
@@ -593,7 +616,6 @@ async fn broker_admin_describe_topics_matches_the_tool() {
     ] {
         assert!(ops.contains(&op), "{op:?} missing from {ops:?}");
     }
-    cleanup(&admin, &[&topic]).await;
 }
 
 #[tokio::test]
@@ -633,6 +655,7 @@ async fn broker_admin_metadata_on_every_client() {
     };
     let admin = admin(&target);
     let topic = unique("admin-metadata");
+    let _cleanup = Cleanup::new(&admin, &[&topic]);
     let created = admin
         .create_topics(&[NewTopic::new(&topic, 3, 1)], &options())
         .await
@@ -691,7 +714,6 @@ async fn broker_admin_metadata_on_every_client() {
         Some(ErrorCode::UnknownTopicOrPart),
         "{none:?}"
     );
-    cleanup(&admin, &[&topic]).await;
 }
 
 #[tokio::test]
@@ -702,6 +724,7 @@ async fn broker_admin_elect_leaders_on_one_node_needs_no_election() {
     let admin = admin(&target);
     let topic = unique("admin-elect");
     let missing = unique("admin-elect-missing");
+    let _cleanup = Cleanup::new(&admin, &[&topic]);
     let created = admin
         .create_topics(&[NewTopic::new(&topic, 1, 1)], &options())
         .await
@@ -744,5 +767,4 @@ async fn broker_admin_elect_leaders_on_one_node_needs_no_election() {
         .await
         .expect("elect all");
     assert!(all.iter().all(|r| r.topic != topic), "{all:?}");
-    cleanup(&admin, &[&topic]).await;
 }
