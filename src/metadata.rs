@@ -182,8 +182,8 @@ macro_rules! metadata_doc {
          back with [`UnknownTopicOrPart`](crate::ErrorCode::UnknownTopicOrPart) \
          as its error, unless the client's `allow.auto.create.topics`, true \
          by default for a producer, and the broker let the request create \
-         it). Naming a topic also makes the client keep that topic's \
-         metadata up to date from then on.\n\n\
+         it). Naming a topic makes a topic handle for it, so the \
+         client knows the topic from then on.\n\n\
          This blocks the calling thread for up to `timeout` (librdkafka's \
          `rd_kafka_metadata`): the wait covers getting a broker connection \
          and the answer, and ends with [`TimedOut`](crate::ErrorCode::TimedOut) \

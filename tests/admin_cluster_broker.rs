@@ -525,6 +525,21 @@ async fn broker_admin_delete_records_moves_the_low_watermark() {
         (10, 10)
     );
 
+    // Past the high watermark: that partition fails, nothing is deleted.
+    let beyond = admin
+        .delete_records(&[(topic.as_str(), 0, Offset::At(100))], &options())
+        .await
+        .expect("delete beyond the end");
+    assert_eq!(
+        beyond[0].result.as_ref().err().and_then(|e| e.code()),
+        Some(ErrorCode::OffsetOutOfRange),
+        "{beyond:?}"
+    );
+    assert_eq!(
+        consumer.fetch_watermarks(&topic, 0, timeout).expect("wm"),
+        (4, 10)
+    );
+
     // Offsets that say nothing about where to cut are refused before a
     // request is sent.
     let err = admin
@@ -593,6 +608,15 @@ async fn broker_admin_describe_topics_matches_the_tool() {
         "{absent:?}"
     );
 
+    let bad = admin
+        .describe_topics(&["bad name!"], &describe_options())
+        .await;
+    let bad = bad.expect("describe a bad name");
+    assert_eq!(
+        bad[0].result.as_ref().err().and_then(|e| e.code()),
+        Some(ErrorCode::TopicException),
+        "{bad:?}"
+    );
     let with_ops = admin
         .describe_topics(
             &[&topic],
@@ -759,6 +783,19 @@ async fn broker_admin_elect_leaders_on_one_node_needs_no_election() {
         by_topic[missing.as_str()],
         Some(ErrorCode::UnknownTopicOrPart),
         "{results:?}"
+    );
+    let unclean = admin
+        .elect_leaders(
+            ElectionType::Unclean,
+            Some(&[(topic.as_str(), 0)]),
+            &options(),
+        )
+        .await
+        .expect("unclean election");
+    assert_eq!(
+        unclean[0].result.as_ref().err().and_then(|e| e.code()),
+        Some(ErrorCode::ElectionNotNeeded),
+        "a partition with a leader needs no unclean election: {unclean:?}"
     );
     // Every partition: on a single node each leader is its preferred
     // replica, so none is listed (only elections held or failed are).
