@@ -274,6 +274,27 @@ async fn cluster_admin_topic_with_three_replicas_and_two_in_sync_minimum() {
     let out = run.stdout_text();
     assert!(out.contains("ReplicationFactor: 3"), "{out}");
     assert!(out.contains("min.insync.replicas=2"), "{out}");
+    // A third partition, placed by hand with node 3 as preferred leader.
+    let more = admin
+        .create_partitions(
+            &[kafkit::NewPartitions::new(&topic, 3).replica_assignment(&[&[3, 1, 2]])],
+            &options(),
+        )
+        .await
+        .expect("create partitions");
+    assert!(more[0].is_ok(), "{more:?}");
+    let md = wait_metadata(
+        &admin,
+        &topic,
+        Duration::from_secs(30),
+        "the new partition on 3, 1, 2",
+        |md| {
+            md.topic(&topic)
+                .and_then(|t| t.partitions.get(2))
+                .is_some_and(|p| p.replicas == [3, 1, 2] && p.isr.len() == 3)
+        },
+    );
+    assert_eq!(md.topic(&topic).map(|t| t.partitions.len()), Some(3));
     let deleted = admin.delete_topics(&[&topic], &options()).await;
     assert!(deleted.is_ok_and(|r| r[0].is_ok()));
 }

@@ -450,6 +450,32 @@ async fn broker_admin_create_partitions_raises_the_count() {
     wait_for_topic(&admin, &topic, |t| {
         t.is_some_and(|t| t.partitions.len() == 3)
     });
+    // A replica on a broker that does not exist.
+    let nowhere = admin
+        .create_partitions(
+            &[NewPartitions::new(&topic, 4).replica_assignment(&[&[42]])],
+            &options(),
+        )
+        .await
+        .expect("assignment to no broker");
+    assert_eq!(
+        nowhere[0].result.as_ref().err().and_then(|e| e.code()),
+        Some(ErrorCode::InvalidReplicaAssignment),
+        "{nowhere:?}"
+    );
+    // One on the broker there is.
+    let placed = admin
+        .create_partitions(
+            &[NewPartitions::new(&topic, 4).replica_assignment(&[&[1]])],
+            &options(),
+        )
+        .await
+        .expect("assignment");
+    assert!(placed[0].is_ok(), "{placed:?}");
+    wait_for_topic(&admin, &topic, |t| {
+        t.is_some_and(|t| t.partitions.len() == 4)
+    });
+    assert_eq!(describe(&servers, &topic)[&3]["Replicas"], "1");
 }
 
 #[tokio::test]

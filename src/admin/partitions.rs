@@ -3,7 +3,7 @@
 
 use super::{entities, partition_results, AdminClient, AdminFuture, AdminOptions};
 use super::{EntityResult, PartitionResult};
-use crate::native::{code, AdminOp, RawError, TopicPartitionList};
+use crate::native::{code, AdminOp, NewPartitionsSpec, RawError, TopicPartitionList};
 use crate::{Error, Offset};
 
 /// A topic's new partition count, for [`AdminClient::create_partitions`]
@@ -14,8 +14,7 @@ use crate::{Error, Offset};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPartitions {
-    topic: String,
-    total_count: usize,
+    spec: NewPartitionsSpec,
 }
 
 impl NewPartitions {
@@ -23,19 +22,36 @@ impl NewPartitions {
     /// not the number added; it must be above the current count).
     pub fn new(topic: &str, total_count: usize) -> Self {
         NewPartitions {
-            topic: topic.to_string(),
-            total_count,
+            spec: NewPartitionsSpec {
+                topic: topic.to_string(),
+                total: total_count,
+                assignment: Vec::new(),
+            },
         }
+    }
+
+    /// Places the new partitions on these brokers: one list of broker ids
+    /// per new partition, in order, each as long as the replication factor,
+    /// the preferred leader first. Without it the broker places them. Give
+    /// a list for every new partition or for none.
+    ///
+    /// ```
+    /// // Two more partitions (4 in all) of a topic with two replicas.
+    /// let more = kafkit::NewPartitions::new("Users", 4).replica_assignment(&[&[1, 2], &[2, 3]]);
+    /// ```
+    pub fn replica_assignment(mut self, replicas: &[&[i32]]) -> Self {
+        self.spec.assignment = replicas.iter().map(|r| r.to_vec()).collect();
+        self
     }
 
     /// The topic.
     pub fn topic(&self) -> &str {
-        &self.topic
+        &self.spec.topic
     }
 
     /// The new total partition count.
     pub fn total_count(&self) -> usize {
-        self.total_count
+        self.spec.total
     }
 }
 
@@ -79,10 +95,7 @@ impl AdminClient {
         topics: &[NewPartitions],
         options: &AdminOptions,
     ) -> AdminFuture<Vec<EntityResult>> {
-        let specs: Vec<(String, usize)> = topics
-            .iter()
-            .map(|t| (t.topic.clone(), t.total_count))
-            .collect();
+        let specs: Vec<NewPartitionsSpec> = topics.iter().map(|t| t.spec.clone()).collect();
         self.request(
             AdminOp::CreatePartitions,
             "create partitions",

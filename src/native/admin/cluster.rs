@@ -14,7 +14,16 @@ use crate::native::sys;
 use crate::native::tpl::{read_list, TopicPartitionList, TplEntry};
 
 extern "C" {
-    // Declared with integer results (see sys.rs): the arrays hold
+    // Declared with integer results (see sys.rs).
+    fn rd_kafka_NewPartitions_set_replica_assignment(
+        new_parts: *mut rd::rd_kafka_NewPartitions_t,
+        new_partition_idx: i32,
+        broker_ids: *mut i32,
+        broker_id_cnt: usize,
+        errstr: *mut c_char,
+        errstr_size: usize,
+    ) -> c_int;
+    // The arrays hold
     // `rd_kafka_AclOperation_t` values, which a newer broker may extend.
     fn rd_kafka_TopicDescription_authorized_operations(
         topicdesc: *const rd::rd_kafka_TopicDescription_t,
@@ -24,6 +33,15 @@ extern "C" {
         result: *const rd::rd_kafka_DescribeCluster_result_t,
         cntp: *mut usize,
     ) -> *const c_int;
+}
+
+/// A topic's new partition count, and optionally the replicas (broker ids)
+/// of each new partition, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewPartitionsSpec {
+    pub topic: String,
+    pub total: usize,
+    pub assignment: Vec<Vec<i32>>,
 }
 
 /// A broker as an admin result names it.
@@ -161,11 +179,11 @@ impl AdminOptions {
 }
 
 impl NativeClient {
-    /// Starts raising the partition counts of topics, each given as (topic,
-    /// new total count); the result arrives on `queue`.
+    /// Starts raising the partition counts of topics; the result arrives on
+    /// `queue`.
     pub(crate) fn create_partitions(
         &self,
-        topics: &[(String, usize)],
+        topics: &[NewPartitionsSpec],
         options: &AdminOptions,
         queue: &NativeQueue,
     ) -> Result<(), RawError> {
@@ -173,7 +191,12 @@ impl NativeClient {
             items: Vec::with_capacity(topics.len()),
             destroy: rd::rd_kafka_NewPartitions_destroy,
         };
-        for (topic, total) in topics {
+        for NewPartitionsSpec {
+            topic,
+            total,
+            assignment,
+        } in topics
+        {
             let name = c_string("topic name", topic)?;
             let mut errstr = [0 as c_char; 512];
             // SAFETY: a valid string and error buffer; the result is NULL or
@@ -193,6 +216,31 @@ impl NativeClient {
                 });
             }
             requests.items.push(np);
+            for (index, replicas) in assignment.iter().enumerate() {
+                let mut ids = replicas.clone();
+                let index = i32::try_from(index).unwrap_or(i32::MAX);
+                // SAFETY: a valid NewPartitions, an array of `ids.len()`
+                // broker ids (copied) and an error buffer of its size.
+                let err = unsafe {
+                    rd_kafka_NewPartitions_set_replica_assignment(
+                        np,
+                        index,
+                        ids.as_mut_ptr(),
+                        ids.len(),
+                        errstr.as_mut_ptr(),
+                        errstr.len(),
+                    )
+                };
+                if err != code::NO_ERROR {
+                    return Err(RawError {
+                        message: format!(
+                            "topic {topic:?}: replicas {replicas:?} of new partition {index}: {}",
+                            buf_text(&errstr)
+                        ),
+                        ..RawError::from_code(err)
+                    });
+                }
+            }
         }
         // SAFETY: valid client, array of owned NewPartitions, options and
         // queue; librdkafka copies the request.

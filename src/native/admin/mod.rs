@@ -23,7 +23,7 @@ use super::error::{code, RawError};
 use super::event::NativeEvent;
 use super::ptr::NativePtr;
 
-pub(crate) use cluster::{ClusterInfo, NodeInfo, TopicInfo};
+pub(crate) use cluster::{ClusterInfo, NewPartitionsSpec, NodeInfo, TopicInfo};
 pub(crate) use topics::{NewTopicSpec, TopicOutcome};
 
 extern "C" {
