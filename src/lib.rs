@@ -43,6 +43,7 @@ mod client;
 mod config;
 mod consumer;
 mod error;
+mod metadata;
 mod mock;
 // The native layer is the one module exempt from the unsafe_code lint.
 #[allow(unsafe_code)]
@@ -51,9 +52,10 @@ mod producer;
 pub mod statistics;
 
 pub use admin::{
-    AclOperation, CommittedOffset, ConsumerGroupDescription, ConsumerGroupListing,
-    ConsumerGroupListings, ConsumerGroupState, ConsumerGroupType, GroupCoordinator, GroupLag,
-    GroupOffset, IsolationLevel, ListedOffset, MemberDescription, OffsetSpec, PartitionLag,
+    AclOperation, ClusterDescription, CommittedOffset, ConsumerGroupDescription,
+    ConsumerGroupListing, ConsumerGroupListings, ConsumerGroupState, ConsumerGroupType,
+    ElectionType, GroupLag, GroupOffset, IsolationLevel, ListedOffset, MemberDescription,
+    NewPartitions, Node, OffsetSpec, PartitionLag, TopicDescription, TopicPartitionInfo,
 };
 pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic, PartitionResult};
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
@@ -65,6 +67,7 @@ pub use consumer::{
 #[doc(hidden)]
 pub use error::__librdkafka_error_table;
 pub use error::{Error, ErrorCode, KafkaError};
+pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
 pub use mock::{ApiKey, MockCluster};
 pub use producer::{
     DeliveryFuture, DeliveryResult, Header, Payload, ProduceError, Producer, ProducerBuilder,

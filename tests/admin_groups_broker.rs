@@ -108,7 +108,7 @@ async fn describe_until(
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut described = admin
-            .describe_consumer_groups(&[group], true, &options())
+            .describe_consumer_groups(&[group], &options().include_authorized_operations(true))
             .await
             .expect("describe groups");
         assert_eq!(described.len(), 1);
@@ -258,7 +258,7 @@ async fn broker_admin_classic_group_with_members() {
 
     let missing = unique("admin-no-such-group");
     let described = admin
-        .describe_consumer_groups(&[missing.as_str()], false, &options())
+        .describe_consumer_groups(&[missing.as_str()], &options())
         .await
         .expect("describe");
     // The broker describes a group it does not know as Dead and empty.
@@ -268,7 +268,7 @@ async fn broker_admin_classic_group_with_members() {
         .expect("missing group described");
     assert_eq!((d.state, d.members.len()), (ConsumerGroupState::Dead, 0));
     let described = admin
-        .describe_consumer_groups(&[idle.as_str()], false, &options())
+        .describe_consumer_groups(&[idle.as_str()], &options())
         .await
         .expect("describe");
     let d = described[0].result.as_ref().expect("idle group");

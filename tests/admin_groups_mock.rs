@@ -60,7 +60,7 @@ async fn mock_admin_unanswered_group_requests_fail_in_bounded_time() {
 
     let started = Instant::now();
     let mut described = admin
-        .describe_consumer_groups(&[group.as_str()], false, &options)
+        .describe_consumer_groups(&[group.as_str()], &options)
         .await
         .expect("a result per group");
     assert_eq!(described.len(), 1);

@@ -1,9 +1,7 @@
 //! Consumer groups: listing, describing and deleting them.
 
-use super::{AdminClient, AdminFuture, AdminOptions, EntityResult};
-use crate::native::{
-    code, AdminOp, GroupInfo, GroupListings, MemberInfo, NodeInfo, RawError, TplEntry,
-};
+use super::{AclOperation, AdminClient, AdminFuture, AdminOptions, EntityResult, Node};
+use crate::native::{code, AdminOp, GroupInfo, GroupListings, MemberInfo, RawError, TplEntry};
 use crate::{Error, TopicPartition};
 
 /// The state of a consumer group, as librdkafka reports it.
@@ -82,58 +80,6 @@ impl ConsumerGroupType {
     }
 }
 
-/// An operation of Kafka's ACLs, as in a group's authorized operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum AclOperation {
-    /// An operation librdkafka does not know.
-    Unknown,
-    /// In a filter, any operation.
-    Any,
-    /// Every operation.
-    All,
-    /// Read.
-    Read,
-    /// Write.
-    Write,
-    /// Create.
-    Create,
-    /// Delete.
-    Delete,
-    /// Alter.
-    Alter,
-    /// Describe.
-    Describe,
-    /// Cluster action.
-    ClusterAction,
-    /// Describe configs.
-    DescribeConfigs,
-    /// Alter configs.
-    AlterConfigs,
-    /// Idempotent write.
-    IdempotentWrite,
-}
-
-impl AclOperation {
-    fn from_raw(raw: i32) -> Self {
-        match raw {
-            1 => Self::Any,
-            2 => Self::All,
-            3 => Self::Read,
-            4 => Self::Write,
-            5 => Self::Create,
-            6 => Self::Delete,
-            7 => Self::Alter,
-            8 => Self::Describe,
-            9 => Self::ClusterAction,
-            10 => Self::DescribeConfigs,
-            11 => Self::AlterConfigs,
-            12 => Self::IdempotentWrite,
-            _ => Self::Unknown,
-        }
-    }
-}
-
 /// One group of [`AdminClient::list_consumer_groups`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerGroupListing {
@@ -157,30 +103,6 @@ pub struct ConsumerGroupListings {
     pub groups: Vec<ConsumerGroupListing>,
     /// One error per broker that failed.
     pub errors: Vec<Error>,
-}
-
-/// The broker that coordinates a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupCoordinator {
-    /// The broker's node id.
-    pub id: i32,
-    /// Its host.
-    pub host: String,
-    /// Its port.
-    pub port: u16,
-    /// Its rack, if it has one.
-    pub rack: Option<String>,
-}
-
-impl From<NodeInfo> for GroupCoordinator {
-    fn from(n: NodeInfo) -> Self {
-        GroupCoordinator {
-            id: n.id,
-            host: n.host,
-            port: n.port,
-            rack: n.rack,
-        }
-    }
 }
 
 /// A member of a described group.
@@ -233,7 +155,7 @@ pub struct ConsumerGroupDescription {
     /// The group's protocol.
     pub group_type: ConsumerGroupType,
     /// The broker that coordinates the group.
-    pub coordinator: Option<GroupCoordinator>,
+    pub coordinator: Option<Node>,
     /// The members.
     pub members: Vec<MemberDescription>,
     /// What this client may do with the group, when asked for.
@@ -249,7 +171,7 @@ fn description(g: GroupInfo) -> EntityResult<ConsumerGroupDescription> {
             partition_assignor: g.partition_assignor,
             state: ConsumerGroupState::from_raw(g.state),
             group_type: ConsumerGroupType::from_raw(g.group_type),
-            coordinator: g.coordinator.map(GroupCoordinator::from),
+            coordinator: g.coordinator.map(Node::from),
             members: g.members.into_iter().map(MemberDescription::from).collect(),
             authorized_operations: g
                 .authorized_operations
@@ -330,12 +252,11 @@ impl AdminClient {
     /// does not exist is described as `Dead` with no members (that is how
     /// the broker answers for classic groups).
     ///
-    /// With `include_authorized_operations`, each description says what
-    /// this client may do with the group.
+    /// With [`AdminOptions::include_authorized_operations`], each
+    /// description says what this client may do with the group.
     pub fn describe_consumer_groups(
         &self,
         groups: &[&str],
-        include_authorized_operations: bool,
         options: &AdminOptions,
     ) -> AdminFuture<Vec<EntityResult<ConsumerGroupDescription>>> {
         let names: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
@@ -344,9 +265,6 @@ impl AdminClient {
             "describe consumer groups",
             options,
             move |native, opts, queue| {
-                if include_authorized_operations {
-                    opts.include_authorized_operations(true)?;
-                }
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 native.describe_consumer_groups(&names, opts, queue)
             },

@@ -11,8 +11,10 @@
 //! In code that is not async, wait with any executor, for example
 //! `futures::executor::block_on(admin.create_topics(..))`.
 
+mod cluster;
 mod groups;
 mod offsets;
+mod partitions;
 mod topics;
 
 use std::collections::HashMap;
@@ -24,13 +26,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+pub use cluster::{AclOperation, ClusterDescription, Node, TopicDescription, TopicPartitionInfo};
 pub use groups::{
-    AclOperation, ConsumerGroupDescription, ConsumerGroupListing, ConsumerGroupListings,
-    ConsumerGroupState, ConsumerGroupType, GroupCoordinator, MemberDescription,
+    ConsumerGroupDescription, ConsumerGroupListing, ConsumerGroupListings, ConsumerGroupState,
+    ConsumerGroupType, MemberDescription,
 };
 pub use offsets::{
     CommittedOffset, GroupLag, GroupOffset, IsolationLevel, ListedOffset, OffsetSpec, PartitionLag,
 };
+pub use partitions::{ElectionType, NewPartitions};
 pub use topics::NewTopic;
 
 use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};
@@ -84,6 +88,13 @@ impl AdminOptions {
         self.settings.validate_only = on;
         self
     }
+
+    /// Asks the broker for what the client may do with each described
+    /// resource (describing topics, the cluster, consumer groups).
+    pub fn include_authorized_operations(mut self, on: bool) -> Self {
+        self.settings.include_authorized_operations = on;
+        self
+    }
 }
 
 /// One entity's outcome in an admin result (a topic, a group, a config
@@ -124,7 +135,6 @@ impl<T> PartitionResult<T> {
 
 /// The `PartitionResult`s of a partition list from a result event: an
 /// element with an error code fails, the others give `ok(entry)`.
-#[allow(dead_code)] // used by the operations on partitions
 fn partition_results<T>(
     what: &'static str,
     entries: Vec<crate::native::TplEntry>,
@@ -278,9 +288,16 @@ impl std::fmt::Debug for AdminClient {
 }
 
 impl AdminClient {
-    /// Creates an admin client with its own connections.
+    /// Creates an admin client with its own connections. Unless `config`
+    /// says otherwise, its metadata requests never create topics
+    /// (`allow.auto.create.topics=false`, which librdkafka defaults to true
+    /// for the producer-type handle an admin client runs on).
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
-        let core = ClientCore::new(ClientKind::Producer, config, 0, Handlers::default())?;
+        let mut config = config.clone();
+        if config.get("allow.auto.create.topics").is_none() {
+            config.set("allow.auto.create.topics", "false")?;
+        }
+        let core = ClientCore::new(ClientKind::Producer, &config, 0, Handlers::default())?;
         let shared = Arc::new(OwnShared {
             core,
             stop: AtomicBool::new(false),

@@ -44,7 +44,8 @@ pub(crate) use admin::{
     AdminOp, AdminOptions as NativeAdminOptions, NewTopicSpec, RequestSettings, TopicOutcome,
 };
 pub(crate) use admin::{
-    GroupInfo, GroupListings, GroupOutcome, MemberInfo, NodeInfo, OffsetToCommit,
+    ClusterInfo, GroupInfo, GroupListings, GroupOutcome, MemberInfo, NewPartitionsSpec, NodeInfo,
+    OffsetToCommit, TopicInfo,
 };
 pub(crate) use client::{ClientKind, NativeClient, LIVE_CLIENTS};
 pub(crate) use conf::NativeConf;
@@ -52,6 +53,7 @@ pub(crate) use consumer::NativeGroupMetadata;
 pub(crate) use error::{code, error_table, RawError};
 pub(crate) use event::{DeliveryView, DrBuffer, NativeEvent};
 pub(crate) use message::NativeMessage;
+pub(crate) use metadata::ClusterMeta;
 pub(crate) use mock::NativeMock;
 pub(crate) use produce::{NativeHeaders, ProduceArgs};
 pub(crate) use queue::NativeQueue;

@@ -3,14 +3,14 @@
 use libc::{c_char, c_int};
 use rdkafka_sys::bindings as rd;
 
+use super::cluster::{node, NodeInfo};
 use super::topics::Requests;
-use super::{c_string, AdminOptions};
+use super::{borrowed_error, c_string, AdminOptions};
 use crate::native::client::NativeClient;
 use crate::native::convert::cstr_lossy;
-use crate::native::error::{code, err_description, RawError};
+use crate::native::error::{code, RawError};
 use crate::native::event::NativeEvent;
 use crate::native::queue::NativeQueue;
-use crate::native::sys;
 use crate::native::tpl::{read_list, TplEntry};
 
 extern "C" {
@@ -61,15 +61,6 @@ pub(crate) struct GroupListings {
     pub errors: Vec<RawError>,
 }
 
-/// A broker, as a group description names its coordinator.
-#[derive(Debug, Clone)]
-pub(crate) struct NodeInfo {
-    pub id: i32,
-    pub host: String,
-    pub port: u16,
-    pub rack: Option<String>,
-}
-
 /// One member of a described group.
 #[derive(Debug, Clone)]
 pub(crate) struct MemberInfo {
@@ -94,32 +85,6 @@ pub(crate) struct GroupInfo {
     pub members: Vec<MemberInfo>,
     /// Integer `rd_kafka_AclOperation_t` codes; None when not asked for.
     pub authorized_operations: Option<Vec<i32>>,
-}
-
-/// Reads a borrowed `rd_kafka_error_t` (NULL: no error).
-///
-/// # Safety
-/// `error` must be NULL or valid for the duration of the call.
-pub(super) unsafe fn borrowed_error(error: *const rd::rd_kafka_error_t) -> Option<RawError> {
-    if error.is_null() {
-        return None;
-    }
-    // SAFETY: a valid error per the contract; its string is copied.
-    unsafe {
-        let code = sys::rd_kafka_error_code(error);
-        let text = cstr_lossy(rd::rd_kafka_error_string(error));
-        Some(RawError {
-            message: if text.is_empty() {
-                err_description(code)
-            } else {
-                text
-            },
-            fatal: rd::rd_kafka_error_is_fatal(error) != 0,
-            retriable: rd::rd_kafka_error_is_retriable(error) != 0,
-            txn_requires_abort: rd::rd_kafka_error_txn_requires_abort(error) != 0,
-            ..RawError::from_code(code)
-        })
-    }
 }
 
 /// Turns an owned error returned by an options setter into a result.
@@ -185,17 +150,6 @@ impl AdminOptions {
                 self.as_ptr(),
                 types.as_ptr(),
                 types.len(),
-            ))
-        }
-    }
-
-    /// Asks for the operations the client may perform on the resource.
-    pub(crate) fn include_authorized_operations(&self, on: bool) -> Result<(), RawError> {
-        // SAFETY: valid options; the error is owned.
-        unsafe {
-            owned_result(rd::rd_kafka_AdminOptions_set_include_authorized_operations(
-                self.as_ptr(),
-                c_int::from(on),
             ))
         }
     }
@@ -422,13 +376,7 @@ unsafe fn describe_group(g: *const rd::rd_kafka_ConsumerGroupDescription_t) -> G
     // SAFETY: everything read belongs to the description, valid per the
     // contract; strings, lists and arrays are copied.
     unsafe {
-        let node = rd::rd_kafka_ConsumerGroupDescription_coordinator(g);
-        let coordinator = (!node.is_null()).then(|| NodeInfo {
-            id: rd::rd_kafka_Node_id(node),
-            host: cstr_lossy(rd::rd_kafka_Node_host(node)),
-            port: rd::rd_kafka_Node_port(node),
-            rack: opt_string(rd::rd_kafka_Node_rack(node)),
-        });
+        let coordinator = node(rd::rd_kafka_ConsumerGroupDescription_coordinator(g));
         let members = (0..rd::rd_kafka_ConsumerGroupDescription_member_count(g))
             .filter_map(|i| {
                 let m = rd::rd_kafka_ConsumerGroupDescription_member(g, i);

@@ -8,6 +8,7 @@
 //! call librdkafka, and copy the result into plain Rust values before the
 //! event is dropped.
 
+mod cluster;
 mod groups;
 mod offsets;
 mod topics;
@@ -20,11 +21,13 @@ use rdkafka_sys::bindings as rd;
 
 use super::client::NativeClient;
 use super::convert::{buf_text, cstr_lossy, timeout_ms};
-use super::error::{code, RawError};
+use super::error::{code, err_description, RawError};
 use super::event::NativeEvent;
 use super::ptr::NativePtr;
+use super::sys;
 
-pub(crate) use groups::{GroupInfo, GroupListings, GroupOutcome, MemberInfo, NodeInfo};
+pub(crate) use cluster::{ClusterInfo, NewPartitionsSpec, NodeInfo, TopicInfo};
+pub(crate) use groups::{GroupInfo, GroupListings, GroupOutcome, MemberInfo};
 pub(crate) use offsets::OffsetToCommit;
 pub(crate) use topics::{NewTopicSpec, TopicOutcome};
 
@@ -119,6 +122,7 @@ pub(crate) struct RequestSettings {
     pub request_timeout: Option<Duration>,
     pub operation_timeout: Option<Duration>,
     pub validate_only: bool,
+    pub include_authorized_operations: bool,
 }
 
 // SAFETY: rd_kafka_AdminOptions_destroy releases options made by
@@ -197,6 +201,9 @@ impl AdminOptions {
             };
             setting("validate only", code, &errstr)?;
         }
+        if settings.include_authorized_operations {
+            options.include_authorized_operations()?;
+        }
         // SAFETY: valid options; the opaque is an integer id, never
         // dereferenced.
         unsafe { rd::rd_kafka_AdminOptions_set_opaque(p, opaque as *mut c_void) };
@@ -229,6 +236,32 @@ impl NativeEvent {
         };
         (code != code::NO_ERROR).then(|| RawError {
             message: text,
+            ..RawError::from_code(code)
+        })
+    }
+}
+
+/// Reads a borrowed `rd_kafka_error_t` (NULL: no error).
+///
+/// # Safety
+/// `error` must be NULL or valid for the duration of the call.
+pub(super) unsafe fn borrowed_error(error: *const rd::rd_kafka_error_t) -> Option<RawError> {
+    if error.is_null() {
+        return None;
+    }
+    // SAFETY: a valid error per the contract; its string is copied.
+    unsafe {
+        let code = sys::rd_kafka_error_code(error);
+        let text = cstr_lossy(rd::rd_kafka_error_string(error));
+        (code != code::NO_ERROR).then(|| RawError {
+            message: if text.is_empty() {
+                err_description(code)
+            } else {
+                text
+            },
+            fatal: rd::rd_kafka_error_is_fatal(error) != 0,
+            retriable: rd::rd_kafka_error_is_retriable(error) != 0,
+            txn_requires_abort: rd::rd_kafka_error_txn_requires_abort(error) != 0,
             ..RawError::from_code(code)
         })
     }

@@ -213,7 +213,7 @@ impl NativeEvent {
 
     /// The request error, or the topic results `list` finds in this event
     /// (None: the event is of another type).
-    fn topic_results(
+    pub(super) fn topic_results(
         &self,
         list: impl FnOnce(
             *mut rd::rd_kafka_event_t,
