@@ -280,6 +280,10 @@ impl AdminClient {
     /// Deletes consumer groups and their committed offsets, each group with
     /// its own result. A group with active members is not deleted: its
     /// result is [`NonEmptyGroup`](crate::ErrorCode::NonEmptyGroup).
+    ///
+    /// librdkafka 2.12 aborts the process when the group's coordinator
+    /// lacks the DeleteGroups API (Kafka before 1.1, and librdkafka's mock
+    /// cluster): do not call it there.
     pub fn delete_consumer_groups(
         &self,
         groups: &[&str],

@@ -302,6 +302,10 @@ impl AdminClient {
     /// with its own result. A partition of a topic the group's members are
     /// subscribed to is refused
     /// ([`GroupSubscribedToTopic`](crate::ErrorCode::GroupSubscribedToTopic)).
+    ///
+    /// librdkafka 2.12 aborts the process when the group's coordinator
+    /// lacks the OffsetDelete API (Kafka before 2.4, and librdkafka's mock
+    /// cluster): do not call it there.
     pub fn delete_consumer_group_offsets(
         &self,
         group: &str,
