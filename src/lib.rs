@@ -49,6 +49,7 @@ mod mock;
 #[allow(unsafe_code)]
 mod native;
 mod producer;
+mod sasl;
 pub mod statistics;
 
 pub use admin::{
@@ -73,6 +74,7 @@ pub use producer::{
     DeliveryFuture, DeliveryResult, Header, Payload, ProduceError, Producer, ProducerBuilder,
     Record, RecordMetadata, SendFuture, Timestamp, Topic,
 };
+pub use sasl::OAuthToken;
 pub use statistics::Statistics;
 
 /// The version of the librdkafka linked into this build.
