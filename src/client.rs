@@ -41,8 +41,6 @@ pub(crate) struct ClientCore {
     /// `bootstrap.servers` as configured, to name it in errors.
     bootstrap: Option<String>,
     pub(crate) name: String,
-    /// The token thread, with an OAUTHBEARER token provider.
-    tokens: Option<crate::sasl::TokenRefresher>,
 }
 
 /// Events the dispatcher asks librdkafka to deliver on the main queue.
@@ -82,12 +80,7 @@ impl ClientCore {
                 key: "log.queue".into(),
                 reason,
             })?;
-        let token_events = if config.token_provider().is_some() {
-            event_type::OAUTHBEARER_TOKEN_REFRESH
-        } else {
-            0
-        };
-        conf.set_events(BASE_EVENTS | extra_events | token_events);
+        conf.set_events(BASE_EVENTS | extra_events);
         let native = NativeClient::with_rebalance(kind, conf, rebalance).map_err(|reason| {
             Error::Config {
                 key: "(client creation)".into(),
@@ -99,10 +92,6 @@ impl ClientCore {
             .map_err(|e| Error::kafka("forward logs", e))?;
         let main_queue = native.main_queue();
         let name = native.name();
-        let tokens = match config.token_provider() {
-            Some(p) => Some(crate::sasl::TokenRefresher::start(&native, p.clone())?),
-            None => None,
-        };
         let bootstrap = config
             .get("bootstrap.servers")
             .or_else(|| config.get("metadata.broker.list"))
@@ -115,7 +104,6 @@ impl ClientCore {
             connection_error: Mutex::new(None),
             bootstrap,
             name,
-            tokens,
         })
     }
 
@@ -247,11 +235,6 @@ impl ClientCore {
     /// Serves a log, error or statistics event.
     pub(crate) fn handle_event(&self, event: &NativeEvent) {
         match event.kind() {
-            event_type::OAUTHBEARER_TOKEN_REFRESH => {
-                if let Some(tokens) = &self.tokens {
-                    tokens.request();
-                }
-            }
             event_type::LOG => {
                 if let Some((level, fac, msg)) = event.log() {
                     log_librdkafka(&self.name, level, &fac, &msg);

@@ -49,7 +49,6 @@ mod mock;
 #[allow(unsafe_code)]
 mod native;
 mod producer;
-mod sasl;
 pub mod statistics;
 
 pub use admin::{
@@ -74,7 +73,6 @@ pub use producer::{
     DeliveryFuture, DeliveryResult, Header, Payload, ProduceError, Producer, ProducerBuilder,
     Record, RecordMetadata, SendFuture, Timestamp, Topic,
 };
-pub use sasl::OAuthToken;
 pub use statistics::Statistics;
 
 /// The version of the librdkafka linked into this build.

@@ -54,7 +54,6 @@ pub struct ClientConfig {
     native: NativeConf,
     entries: BTreeMap<String, String>,
     close_timeout: Duration,
-    token_provider: Option<crate::sasl::TokenProvider>,
 }
 
 impl Default for ClientConfig {
@@ -69,7 +68,6 @@ impl Clone for ClientConfig {
             native: self.native.dup(),
             entries: self.entries.clone(),
             close_timeout: self.close_timeout,
-            token_provider: self.token_provider.clone(),
         }
     }
 }
@@ -138,7 +136,6 @@ impl ClientConfig {
             native: NativeConf::new(),
             entries: BTreeMap::new(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            token_provider: None,
         }
     }
 
@@ -198,10 +195,6 @@ impl ClientConfig {
 
     pub(crate) fn native(&self) -> &NativeConf {
         &self.native
-    }
-
-    pub(crate) fn token_provider(&self) -> Option<&crate::sasl::TokenProvider> {
-        self.token_provider.as_ref()
     }
 
     /// The properties kafkit adds to a producer's librdkafka configuration
@@ -474,40 +467,6 @@ impl ClientConfig {
     /// delivering what it still holds before giving up and reporting it.
     pub fn close_timeout(&mut self, timeout: Duration) -> Result<&mut Self, Error> {
         self.set(KAFKIT_CLOSE_TIMEOUT, ms(timeout))
-    }
-
-    /// Gets OAUTHBEARER tokens from `provider` (with
-    /// `sasl.mechanism=OAUTHBEARER`): it is called when the client starts
-    /// and again at 80% of each token's lifetime, on a thread of the client
-    /// (the future runs there with `futures::executor::block_on`, so it may
-    /// await, but not on a particular runtime's I/O). An `Err` is passed to
-    /// librdkafka as the refresh failure (logged, and retried by librdkafka
-    /// later). Not with `enable.sasl.oauthbearer.unsecure.jwt` or
-    /// `sasl.oauthbearer.method=oidc`, which make their own tokens.
-    ///
-    /// ```no_run
-    /// use std::time::{Duration, SystemTime};
-    /// use kafkit::{ClientConfig, OAuthToken};
-    ///
-    /// let mut config = ClientConfig::new();
-    /// config
-    ///     .set("security.protocol", "SASL_SSL")?
-    ///     .set("sasl.mechanism", "OAUTHBEARER")?
-    ///     .oauthbearer_token_provider(|| async {
-    ///         // Ask the identity provider here.
-    ///         let expires = SystemTime::now() + Duration::from_secs(3600);
-    ///         Ok::<_, String>(OAuthToken::new("eyJhbGciOi...", expires, "svc-billing"))
-    ///     });
-    /// # Ok::<(), kafkit::Error>(())
-    /// ```
-    pub fn oauthbearer_token_provider<F, Fut, E>(&mut self, provider: F) -> &mut Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<crate::OAuthToken, E>> + Send + 'static,
-        E: std::fmt::Display,
-    {
-        self.token_provider = Some(crate::sasl::provider(provider));
-        self
     }
 }
 

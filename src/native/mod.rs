@@ -34,7 +34,6 @@ mod produce;
 mod ptr;
 mod queue;
 mod rebalance;
-mod sasl;
 mod sys;
 mod topic;
 mod tpl;
@@ -59,7 +58,6 @@ pub(crate) use mock::NativeMock;
 pub(crate) use produce::{NativeHeaders, ProduceArgs};
 pub(crate) use queue::NativeQueue;
 pub(crate) use rebalance::{RebalanceCall, RebalanceHook};
-pub(crate) use sasl::{TokenParts, TokenSink};
 pub(crate) use topic::{NativeTopic, PARTITION_UA};
 pub(crate) use tpl::{TopicPartitionList, TplEntry};
 pub(crate) use wake::WakingQueue;
@@ -71,8 +69,6 @@ pub(crate) mod event_type {
     pub(crate) const ERROR: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_ERROR;
     pub(crate) const STATS: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_STATS;
     pub(crate) const OFFSET_COMMIT: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_OFFSET_COMMIT;
-    pub(crate) const OAUTHBEARER_TOKEN_REFRESH: i32 =
-        rdkafka_sys::bindings::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH;
 }
 
 /// The version string of the linked librdkafka.
