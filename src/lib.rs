@@ -51,6 +51,10 @@ mod producer;
 pub mod statistics;
 
 pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic, PartitionResult};
+pub use admin::{
+    AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,
+    ResourceType,
+};
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
 pub use consumer::{
     BatchStream, CommitFuture, Consumer, ConsumerBuilder, ConsumerGroupMetadata, Iter, Message,

@@ -11,6 +11,7 @@
 //! In code that is not async, wait with any executor, for example
 //! `futures::executor::block_on(admin.create_topics(..))`.
 
+mod configs;
 mod topics;
 
 use std::collections::HashMap;
@@ -22,6 +23,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+pub use configs::{
+    AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,
+    ResourceType,
+};
 pub use topics::NewTopic;
 
 use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};

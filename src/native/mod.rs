@@ -43,6 +43,7 @@ mod wake;
 pub(crate) use admin::{
     AdminOp, AdminOptions as NativeAdminOptions, NewTopicSpec, RequestSettings, TopicOutcome,
 };
+pub(crate) use admin::{ConfigCall, ConfigChange, ConfigEntryOut, ConfigResourceSpec};
 pub(crate) use client::{ClientKind, NativeClient, LIVE_CLIENTS};
 pub(crate) use conf::NativeConf;
 pub(crate) use consumer::NativeGroupMetadata;
