@@ -50,6 +50,7 @@ mod native;
 mod producer;
 pub mod statistics;
 
+pub use admin::{AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType};
 pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic, PartitionResult};
 pub use admin::{
     AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,

@@ -225,3 +225,197 @@ fn broker_admin_describe_and_alter_configs() {
         delete_topic(&admin, &topic).await;
     });
 }
+
+/// A client config on the SASL listener as `user`.
+fn sasl_config(mechanism: &str, user: &str, password: &str) -> kafkit::ClientConfig {
+    let servers =
+        std::env::var("KAFKA_SASL_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9094".into());
+    let mut c = kafkit::ClientConfig::new();
+    c.bootstrap_servers(&servers)
+        .unwrap()
+        .set("security.protocol", "SASL_PLAINTEXT")
+        .unwrap()
+        .sasl(mechanism, user, password)
+        .unwrap()
+        .set("enable.idempotence", "false")
+        .unwrap()
+        .message_timeout(Duration::from_secs(10))
+        .unwrap();
+    c
+}
+
+/// Produces one record as `config`'s user: Ok, or the delivery error's code.
+async fn produce_as(config: &kafkit::ClientConfig, topic: &str) -> Result<(), Option<ErrorCode>> {
+    let producer = kafkit::Producer::new(config).unwrap();
+    let delivery = producer
+        .send(kafkit::Record::to(topic).value("v"))
+        .await
+        .map_err(|e| e.error.code())?;
+    delivery.await.map(|_| ()).map_err(|e| e.error.code())
+}
+
+/// Produces until the outcome is `want` (ACL changes reach the authorizer
+/// through the metadata log), for at most 30 s.
+async fn produce_until(
+    config: &kafkit::ClientConfig,
+    topic: &str,
+    want: Result<(), Option<ErrorCode>>,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = produce_as(config, topic).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "produce gave {got:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn acl(topic: &str, principal: &str, op: kafkit::AclOperation) -> kafkit::AclBinding {
+    kafkit::AclBinding {
+        resource_type: kafkit::ResourceType::Topic,
+        name: topic.into(),
+        pattern_type: kafkit::PatternType::Literal,
+        principal: principal.into(),
+        host: "*".into(),
+        operation: op,
+        permission_type: kafkit::AclPermissionType::Allow,
+    }
+}
+
+#[test]
+fn broker_admin_acls_grant_and_revoke_produce() {
+    use kafkit::{AclBindingFilter, AclOperation};
+    let Some(target) = Target::broker("broker_admin_acls_grant_and_revoke_produce") else {
+        return;
+    };
+    let bootstrap = target.bootstrap();
+    common::runtime().block_on(async {
+        let admin = admin(&target);
+        let topic = unique("acl");
+        create_topic(&admin, &topic).await;
+        let alice = sasl_config("SCRAM-SHA-256", "alice", "alice-secret");
+        produce_until(&alice, &topic, Ok(())).await;
+
+        // An ACL for someone else: alice now has none that allows her.
+        let other = acl(&topic, "User:nobody", AclOperation::Read);
+        let res = admin.create_acls(&[other.clone()], &opts()).await.unwrap();
+        assert!(res.iter().all(Result::is_ok), "{res:?}");
+        produce_until(
+            &alice,
+            &topic,
+            Err(Some(ErrorCode::TopicAuthorizationFailed)),
+        )
+        .await;
+
+        let grants = [
+            acl(&topic, "User:alice", AclOperation::Write),
+            acl(&topic, "User:alice", AclOperation::Describe),
+        ];
+        let res = admin.create_acls(&grants, &opts()).await.unwrap();
+        assert_eq!(res.len(), 2);
+        assert!(res.iter().all(Result::is_ok), "{res:?}");
+        produce_until(&alice, &topic, Ok(())).await;
+
+        // describe_acls finds the three bindings, and so does the tool.
+        let filter = AclBindingFilter {
+            name: Some(topic.clone()),
+            resource_type: kafkit::ResourceType::Topic,
+            ..AclBindingFilter::any()
+        };
+        let mut found = admin.describe_acls(&filter, &opts()).await.unwrap();
+        found.sort_by_key(|b| format!("{b:?}"));
+        let mut want = vec![other.clone(), grants[0].clone(), grants[1].clone()];
+        want.sort_by_key(|b| format!("{b:?}"));
+        assert_eq!(found, want);
+        let run = kafka_sh(
+            &[
+                "acls",
+                "--bootstrap-server",
+                &bootstrap,
+                "--list",
+                "--topic",
+                &topic,
+            ],
+            None,
+            TOOL_TIMEOUT,
+        );
+        assert!(run.ok(), "{}", run.describe());
+        let out = run.stdout_text();
+        assert_eq!(out.matches("principal=User:alice").count(), 2, "{out}");
+        assert!(
+            out.contains("operation=WRITE") && out.contains("operation=DESCRIBE"),
+            "{out}"
+        );
+        assert!(out.contains("principal=User:nobody"), "{out}");
+
+        // Delete alice's bindings: she is denied again.
+        let alice_filter = AclBindingFilter {
+            principal: Some("User:alice".into()),
+            ..filter.clone()
+        };
+        let res = admin.delete_acls(&[alice_filter], &opts()).await.unwrap();
+        assert_eq!(res.len(), 1);
+        let mut deleted = res.into_iter().next().unwrap().unwrap();
+        deleted.sort_by_key(|b| format!("{b:?}"));
+        let mut want = grants.to_vec();
+        want.sort_by_key(|b| format!("{b:?}"));
+        assert_eq!(deleted, want);
+        produce_until(
+            &alice,
+            &topic,
+            Err(Some(ErrorCode::TopicAuthorizationFailed)),
+        )
+        .await;
+
+        // ACL operations as alice are refused once the cluster resource has
+        // an ACL (without one, `allow.everyone.if.no.acl.found` lets her):
+        // a DENY of ALTER for alice alone, removed at once after.
+        let deny = kafkit::AclBinding {
+            resource_type: kafkit::ResourceType::Broker,
+            name: "kafka-cluster".into(),
+            permission_type: kafkit::AclPermissionType::Deny,
+            ..acl("kafka-cluster", "User:alice", AclOperation::Alter)
+        };
+        let res = admin.create_acls(&[deny.clone()], &opts()).await;
+        eprintln!("deny: {res:?}");
+        let alice_admin = AdminClient::new(&alice).unwrap();
+        let grant = [acl(&topic, "User:alice", AclOperation::Write)];
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let refused = loop {
+            let res = alice_admin.create_acls(&grant, &opts()).await.unwrap();
+            match &res[0] {
+                Err(e) => break e.code(),
+                Ok(()) => {
+                    let _ = admin.delete_acls(&[(&grant[0]).into()], &opts()).await;
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "alice may create ACLs"
+                    );
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+        };
+        let describe = alice_admin.describe_acls(&filter, &opts()).await;
+        let delete = alice_admin.delete_acls(&[filter.clone()], &opts()).await;
+        let res = admin.delete_acls(&[(&deny).into()], &opts()).await.unwrap();
+        assert_eq!(res[0].as_ref().unwrap().len(), 1, "{res:?}");
+        assert_eq!(refused, Some(ErrorCode::ClusterAuthorizationFailed));
+        // DESCRIBE is not denied: the broker answers, but shows alice none
+        // of the bindings.
+        eprintln!("describe as alice: {describe:?}");
+        let delete = delete.unwrap();
+        assert_eq!(
+            delete[0].as_ref().unwrap_err().code(),
+            Some(ErrorCode::ClusterAuthorizationFailed)
+        );
+
+        let res = admin.delete_acls(&[filter], &opts()).await.unwrap();
+        assert_eq!(res[0].as_ref().unwrap(), &vec![other]);
+        delete_topic(&admin, &topic).await;
+    });
+}

@@ -13,7 +13,8 @@ pub enum ResourceType {
     Topic,
     /// A consumer group.
     Group,
-    /// A broker, named by its id.
+    /// A broker, named by its id; in ACLs, the cluster (Kafka's `CLUSTER`
+    /// resource, named `kafka-cluster`), which has the same code.
     Broker,
     /// A transactional id (ACLs only).
     TransactionalId,

@@ -11,6 +11,7 @@
 //! In code that is not async, wait with any executor, for example
 //! `futures::executor::block_on(admin.create_topics(..))`.
 
+mod acls;
 mod configs;
 mod topics;
 
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+pub use acls::{AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType};
 pub use configs::{
     AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,
     ResourceType,

@@ -40,6 +40,7 @@ mod tpl;
 mod trampoline;
 mod wake;
 
+pub(crate) use admin::AclSpec;
 pub(crate) use admin::{
     AdminOp, AdminOptions as NativeAdminOptions, NewTopicSpec, RequestSettings, TopicOutcome,
 };

@@ -8,6 +8,7 @@
 //! call librdkafka, and copy the result into plain Rust values before the
 //! event is dropped.
 
+mod acls;
 mod configs;
 mod topics;
 
@@ -23,6 +24,7 @@ use super::error::{code, RawError};
 use super::event::NativeEvent;
 use super::ptr::NativePtr;
 
+pub(crate) use acls::AclSpec;
 pub(crate) use configs::{ConfigCall, ConfigChange, ConfigEntryOut, ConfigResourceSpec};
 pub(crate) use topics::{NewTopicSpec, TopicOutcome};
 
