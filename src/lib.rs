@@ -56,6 +56,7 @@ pub use admin::{
     AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,
     ResourceType,
 };
+pub use admin::{ScramCredentialAlteration, ScramCredentialInfo, ScramMechanism};
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
 pub use consumer::{
     BatchStream, CommitFuture, Consumer, ConsumerBuilder, ConsumerGroupMetadata, Iter, Message,

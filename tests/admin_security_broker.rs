@@ -419,3 +419,134 @@ fn broker_admin_acls_grant_and_revoke_produce() {
         delete_topic(&admin, &topic).await;
     });
 }
+
+/// A producer as `config`'s user whose background errors are counted:
+/// waits (at most 30 s) for an authentication failure.
+fn wait_auth_failure(errors: &std::sync::mpsc::Receiver<Option<ErrorCode>>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match errors.recv_timeout(left) {
+            Ok(Some(ErrorCode::Authentication)) => return,
+            Ok(_) => {}
+            Err(e) => panic!("no authentication failure within 30 s: {e}"),
+        }
+    }
+}
+
+fn counting_producer(
+    config: &kafkit::ClientConfig,
+) -> (
+    kafkit::Producer,
+    std::sync::mpsc::Receiver<Option<ErrorCode>>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let producer = kafkit::Producer::builder(config)
+        .on_error(move |e| {
+            let _ = tx.lock().unwrap().send(e.code());
+        })
+        .build()
+        .unwrap();
+    (producer, rx)
+}
+
+#[test]
+fn broker_admin_scram_users_created_described_deleted() {
+    use kafkit::{ScramCredentialAlteration as Alt, ScramMechanism};
+    let Some(target) = Target::broker("broker_admin_scram_users_created_described_deleted") else {
+        return;
+    };
+    common::runtime().block_on(async {
+        let admin = admin(&target);
+        let topic = unique("scram");
+        create_topic(&admin, &topic).await;
+        let user = unique("user");
+        let res = admin
+            .alter_user_scram_credentials(
+                &[Alt::upsert(&user, ScramMechanism::Sha512, 8192, "s3cret")],
+                &opts(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.len(), 1);
+        assert_eq!(res[0].name, user);
+        assert!(res[0].is_ok(), "{:?}", res[0].result);
+
+        let res = admin
+            .describe_user_scram_credentials(&[&user, "no-such-user-x"], &opts())
+            .await
+            .unwrap();
+        assert_eq!(res.len(), 2);
+        let mine = res.iter().find(|r| r.name == user).unwrap();
+        assert_eq!(
+            mine.result.as_ref().unwrap(),
+            &vec![kafkit::ScramCredentialInfo {
+                mechanism: ScramMechanism::Sha512,
+                iterations: 8192
+            }]
+        );
+        let missing = res.iter().find(|r| r.name == "no-such-user-x").unwrap();
+        assert_eq!(
+            missing.result.as_ref().unwrap_err().code(),
+            Some(ErrorCode::ResourceNotFound)
+        );
+        let all = admin
+            .describe_user_scram_credentials(&[], &opts())
+            .await
+            .unwrap();
+        assert!(all.iter().any(|r| r.name == user), "{all:?}");
+
+        // The new user authenticates and produces.
+        let config = sasl_config("SCRAM-SHA-512", &user, "s3cret");
+        produce_until(&config, &topic, Ok(())).await;
+
+        // Without its credential it cannot authenticate.
+        let res = admin
+            .alter_user_scram_credentials(&[Alt::delete(&user, ScramMechanism::Sha512)], &opts())
+            .await
+            .unwrap();
+        assert!(res[0].is_ok(), "{:?}", res[0].result);
+        let res = admin
+            .describe_user_scram_credentials(&[&user], &opts())
+            .await
+            .unwrap();
+        assert_eq!(
+            res[0].result.as_ref().unwrap_err().code(),
+            Some(ErrorCode::ResourceNotFound)
+        );
+        let (producer, errors) = counting_producer(&config);
+        wait_auth_failure(&errors);
+        drop(producer);
+
+        delete_topic(&admin, &topic).await;
+    });
+}
+
+#[test]
+fn broker_admin_set_sasl_credentials_fixes_a_wrong_password() {
+    let Some(target) = Target::broker("broker_admin_set_sasl_credentials_fixes_a_wrong_password")
+    else {
+        return;
+    };
+    common::runtime().block_on(async {
+        let admin = admin(&target);
+        let topic = unique("sasl-cred");
+        create_topic(&admin, &topic).await;
+        let mut config = sasl_config("SCRAM-SHA-256", "alice", "wrong");
+        config.message_timeout(Duration::from_secs(60)).unwrap();
+        let (producer, errors) = counting_producer(&config);
+        wait_auth_failure(&errors);
+        producer
+            .set_sasl_credentials("alice", "alice-secret")
+            .unwrap();
+        let delivery = producer
+            .send(kafkit::Record::to(&topic).value("v"))
+            .await
+            .unwrap();
+        let meta = delivery.await.unwrap();
+        assert_eq!(meta.offset, 0);
+        drop(producer);
+        delete_topic(&admin, &topic).await;
+    });
+}

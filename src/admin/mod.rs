@@ -13,6 +13,7 @@
 
 mod acls;
 mod configs;
+mod scram;
 mod topics;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ pub use configs::{
     AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,
     ResourceType,
 };
+pub use scram::{ScramCredentialAlteration, ScramCredentialInfo, ScramMechanism};
 pub use topics::NewTopic;
 
 use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};

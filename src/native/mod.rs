@@ -41,6 +41,7 @@ mod trampoline;
 mod wake;
 
 pub(crate) use admin::AclSpec;
+pub(crate) use admin::ScramChange;
 pub(crate) use admin::{
     AdminOp, AdminOptions as NativeAdminOptions, NewTopicSpec, RequestSettings, TopicOutcome,
 };

@@ -114,7 +114,7 @@ fn build(specs: &[AclSpec], filter: bool) -> Result<Bindings, RawError> {
 ///
 /// # Safety
 /// `e` must be NULL or valid for the duration of the call.
-unsafe fn borrowed_error(e: *const rd::rd_kafka_error_t) -> Option<RawError> {
+pub(super) unsafe fn borrowed_error(e: *const rd::rd_kafka_error_t) -> Option<RawError> {
     if e.is_null() {
         return None;
     }

@@ -10,6 +10,7 @@
 
 mod acls;
 mod configs;
+mod scram;
 mod topics;
 
 use std::ffi::CString;
@@ -26,6 +27,7 @@ use super::ptr::NativePtr;
 
 pub(crate) use acls::AclSpec;
 pub(crate) use configs::{ConfigCall, ConfigChange, ConfigEntryOut, ConfigResourceSpec};
+pub(crate) use scram::ScramChange;
 pub(crate) use topics::{NewTopicSpec, TopicOutcome};
 
 extern "C" {
