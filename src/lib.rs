@@ -47,6 +47,7 @@ mod mock;
 // The native layer is the one module exempt from the unsafe_code lint.
 #[allow(unsafe_code)]
 mod native;
+mod oauth;
 mod producer;
 pub mod statistics;
 
@@ -67,6 +68,7 @@ pub use consumer::{
 pub use error::__librdkafka_error_table;
 pub use error::{Error, ErrorCode, KafkaError};
 pub use mock::{ApiKey, MockCluster};
+pub use oauth::OAuthToken;
 pub use producer::{
     DeliveryFuture, DeliveryResult, Header, Payload, ProduceError, Producer, ProducerBuilder,
     Record, RecordMetadata, SendFuture, Timestamp, Topic,

@@ -550,3 +550,189 @@ fn broker_admin_set_sasl_credentials_fixes_a_wrong_password() {
         delete_topic(&admin, &topic).await;
     });
 }
+
+fn base64url(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..=chunk.len() {
+            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// An unsecured JWT (`alg: none`) for `principal`, valid for `lifetime`.
+fn unsecured_token(principal: &str, lifetime: Duration) -> kafkit::OAuthToken {
+    let now = std::time::SystemTime::now();
+    let secs = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let exp = secs + lifetime.as_secs();
+    let claims = format!(
+        r#"{{"sub":"{principal}","iat":{},"exp":{exp},"scope":"test"}}"#,
+        secs - 1
+    );
+    let jwt = format!(
+        "{}.{}.",
+        base64url(br#"{"alg":"none"}"#),
+        base64url(claims.as_bytes())
+    );
+    kafkit::OAuthToken::new(
+        &jwt,
+        principal,
+        std::time::UNIX_EPOCH + Duration::from_secs(exp),
+    )
+}
+
+/// An OAUTHBEARER config whose provider counts its calls.
+fn oauth_config(
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    fail: Option<&'static str>,
+) -> kafkit::ClientConfig {
+    let servers =
+        std::env::var("KAFKA_SASL_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9094".into());
+    let mut c = kafkit::ClientConfig::new();
+    c.bootstrap_servers(&servers)
+        .unwrap()
+        .set("security.protocol", "SASL_PLAINTEXT")
+        .unwrap()
+        .set("sasl.mechanism", "OAUTHBEARER")
+        .unwrap()
+        .message_timeout(Duration::from_secs(20))
+        .unwrap();
+    c.oauthbearer_token_provider(move || {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            // An async provider: it waits before answering.
+            futures_timer_delay(Duration::from_millis(20)).await;
+            match fail {
+                Some(reason) => Err(reason.to_string()),
+                None => Ok(unsecured_token("oauth-user", Duration::from_secs(4))),
+            }
+        }
+    });
+    c
+}
+
+/// A runtime-free delay (the provider runs on kafkit's token thread).
+async fn futures_timer_delay(d: Duration) {
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        std::thread::sleep(d);
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}
+
+#[test]
+fn broker_admin_oauthbearer_token_provider_produces_consumes_and_refreshes() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let Some(target) =
+        Target::broker("broker_admin_oauthbearer_token_provider_produces_consumes_and_refreshes")
+    else {
+        return;
+    };
+    common::runtime().block_on(async {
+        let admin = admin(&target);
+        let topic = unique("oauth");
+        create_topic(&admin, &topic).await;
+
+        let producer_calls = Arc::new(AtomicUsize::new(0));
+        let producer = kafkit::Producer::new(&oauth_config(producer_calls.clone(), None)).unwrap();
+        let delivery = producer
+            .send(kafkit::Record::to(&topic).value("first"))
+            .await
+            .unwrap();
+        assert_eq!(delivery.await.unwrap().offset, 0);
+
+        // A consumer that has not polled yet gets its token and connects.
+        let consumer_calls = Arc::new(AtomicUsize::new(0));
+        let mut config = oauth_config(consumer_calls.clone(), None);
+        config.group_id(&unique("oauth-group")).unwrap();
+        let consumer = kafkit::Consumer::new(&config).unwrap();
+        consumer.wait_connected(Duration::from_secs(20)).unwrap();
+        assert!(consumer_calls.load(Ordering::SeqCst) >= 1);
+        consumer
+            .assign(&[(&topic, 0, kafkit::Offset::Beginning)])
+            .unwrap();
+
+        // The 4 s tokens are refreshed at about 3.2 s.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while producer_calls.load(Ordering::SeqCst) < 2 || consumer_calls.load(Ordering::SeqCst) < 2
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no refresh: producer {} calls, consumer {}",
+                producer_calls.load(Ordering::SeqCst),
+                consumer_calls.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let delivery = producer
+            .send(kafkit::Record::to(&topic).value("second"))
+            .await
+            .unwrap();
+        assert_eq!(delivery.await.unwrap().offset, 1);
+        let mut values = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while values.len() < 2 && std::time::Instant::now() < deadline {
+            if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+                values.push(m.unwrap().value_str().unwrap().to_string());
+            }
+        }
+        assert_eq!(values, ["first", "second"]);
+        drop(consumer);
+        drop(producer);
+
+        // An admin client with the provider works too.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let oauth_admin = AdminClient::new(&oauth_config(calls.clone(), None)).unwrap();
+        let res = oauth_admin
+            .describe_configs(&[ConfigResource::topic(&topic)], &opts())
+            .await
+            .unwrap();
+        assert!(res[0].is_ok(), "{:?}", res[0].result);
+        assert!(calls.load(Ordering::SeqCst) >= 1);
+        drop(oauth_admin);
+
+        delete_topic(&admin, &topic).await;
+    });
+}
+
+#[test]
+fn broker_admin_oauthbearer_provider_failure_is_an_error() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    if Target::broker("broker_admin_oauthbearer_provider_failure_is_an_error").is_none() {
+        return;
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let config = oauth_config(calls.clone(), Some("no token today"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let producer = kafkit::Producer::builder(&config)
+        .on_error(move |e| {
+            let _ = tx.lock().unwrap().send((e.code(), e.to_string()));
+        })
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (code, text) = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((code, text)) if text.contains("no token today") => break (code, text),
+            Ok(_) => {}
+            Err(e) => panic!("the provider's failure was not reported within 30 s: {e}"),
+        }
+    };
+    assert_eq!(code, Some(ErrorCode::Authentication), "{text}");
+    assert!(calls.load(Ordering::SeqCst) >= 1);
+    let err = producer.wait_connected(Duration::from_secs(2)).unwrap_err();
+    assert!(err.to_string().contains("no token today"), "{err}");
+}

@@ -30,6 +30,7 @@ mod event;
 mod message;
 mod metadata;
 mod mock;
+mod oauth;
 mod produce;
 mod ptr;
 mod queue;
@@ -53,6 +54,7 @@ pub(crate) use error::{code, error_table, RawError};
 pub(crate) use event::{DeliveryView, DrBuffer, NativeEvent};
 pub(crate) use message::NativeMessage;
 pub(crate) use mock::NativeMock;
+pub(crate) use oauth::WeakClient;
 pub(crate) use produce::{NativeHeaders, ProduceArgs};
 pub(crate) use queue::NativeQueue;
 pub(crate) use rebalance::{RebalanceCall, RebalanceHook};
@@ -67,6 +69,8 @@ pub(crate) mod event_type {
     pub(crate) const ERROR: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_ERROR;
     pub(crate) const STATS: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_STATS;
     pub(crate) const OFFSET_COMMIT: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_OFFSET_COMMIT;
+    pub(crate) const OAUTHBEARER_TOKEN_REFRESH: i32 =
+        rdkafka_sys::bindings::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH;
 }
 
 /// The version string of the linked librdkafka.
