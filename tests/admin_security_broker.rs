@@ -303,7 +303,10 @@ fn broker_admin_acls_grant_and_revoke_produce() {
 
         // An ACL for someone else: alice now has none that allows her.
         let other = acl(&topic, "User:nobody", AclOperation::Read);
-        let res = admin.create_acls(&[other.clone()], &opts()).await.unwrap();
+        let res = admin
+            .create_acls(std::slice::from_ref(&other), &opts())
+            .await
+            .unwrap();
         assert!(res.iter().all(Result::is_ok), "{res:?}");
         produce_until(
             &alice,
@@ -381,8 +384,10 @@ fn broker_admin_acls_grant_and_revoke_produce() {
             permission_type: kafkit::AclPermissionType::Deny,
             ..acl("kafka-cluster", "User:alice", AclOperation::Alter)
         };
-        let res = admin.create_acls(&[deny.clone()], &opts()).await;
-        eprintln!("deny: {res:?}");
+        let res = admin
+            .create_acls(std::slice::from_ref(&deny), &opts())
+            .await;
+        assert!(res.unwrap().iter().all(Result::is_ok));
         let alice_admin = AdminClient::new(&alice).unwrap();
         let grant = [acl(&topic, "User:alice", AclOperation::Write)];
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -401,7 +406,9 @@ fn broker_admin_acls_grant_and_revoke_produce() {
             }
         };
         let describe = alice_admin.describe_acls(&filter, &opts()).await;
-        let delete = alice_admin.delete_acls(&[filter.clone()], &opts()).await;
+        let delete = alice_admin
+            .delete_acls(std::slice::from_ref(&filter), &opts())
+            .await;
         let res = admin.delete_acls(&[(&deny).into()], &opts()).await.unwrap();
         assert_eq!(res[0].as_ref().unwrap().len(), 1, "{res:?}");
         assert_eq!(refused, Some(ErrorCode::ClusterAuthorizationFailed));

@@ -101,7 +101,12 @@ fn build(specs: &[AclSpec], filter: bool) -> Result<Bindings, RawError> {
         };
         if b.is_null() {
             return Err(RawError {
-                message: format!("ACL binding {s:?}: {}", buf_text(&errstr)),
+                message: format!(
+                    "ACL binding for resource {:?}, principal {:?}: {}",
+                    s.name.as_deref().unwrap_or("(any)"),
+                    s.principal.as_deref().unwrap_or("(any)"),
+                    buf_text(&errstr)
+                ),
                 ..RawError::from_code(code::INVALID_ARG)
             });
         }
