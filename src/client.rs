@@ -41,6 +41,8 @@ pub(crate) struct ClientCore {
     /// `bootstrap.servers` as configured, to name it in errors.
     bootstrap: Option<String>,
     pub(crate) name: String,
+    /// The OAUTHBEARER token thread, when a token provider is set.
+    oauth: Option<crate::oauth::TokenRefresher>,
 }
 
 /// Events the dispatcher asks librdkafka to deliver on the main queue.
@@ -80,7 +82,12 @@ impl ClientCore {
                 key: "log.queue".into(),
                 reason,
             })?;
-        conf.set_events(BASE_EVENTS | extra_events);
+        let oauth_events = if config.token_provider().is_some() {
+            event_type::OAUTHBEARER_TOKEN_REFRESH
+        } else {
+            0
+        };
+        conf.set_events(BASE_EVENTS | extra_events | oauth_events);
         let native = NativeClient::with_rebalance(kind, conf, rebalance).map_err(|reason| {
             Error::Config {
                 key: "(client creation)".into(),
@@ -92,6 +99,17 @@ impl ClientCore {
             .map_err(|e| Error::kafka("forward logs", e))?;
         let main_queue = native.main_queue();
         let name = native.name();
+        let oauth = match config.token_provider() {
+            Some(provider) => Some(
+                crate::oauth::TokenRefresher::start(provider.clone(), &native, &name).map_err(
+                    |e| Error::Io {
+                        path: "(OAUTHBEARER token thread)".into(),
+                        source: e,
+                    },
+                )?,
+            ),
+            None => None,
+        };
         let bootstrap = config
             .get("bootstrap.servers")
             .or_else(|| config.get("metadata.broker.list"))
@@ -104,6 +122,7 @@ impl ClientCore {
             connection_error: Mutex::new(None),
             bootstrap,
             name,
+            oauth,
         })
     }
 
@@ -274,6 +293,14 @@ impl ClientCore {
                     }
                 }
             }
+            event_type::OAUTHBEARER_TOKEN_REFRESH => match &self.oauth {
+                Some(refresher) => refresher.request(),
+                None => tracing::warn!(
+                    client = %self.name,
+                    "librdkafka asks for an OAUTHBEARER token, but no token provider is set \
+                     (ClientConfig::oauthbearer_token_provider)"
+                ),
+            },
             other => tracing::trace!(client = %self.name, event = other, "ignored event"),
         }
     }

@@ -48,16 +48,23 @@ mod mock;
 // The native layer is the one module exempt from the unsafe_code lint.
 #[allow(unsafe_code)]
 mod native;
+mod oauth;
 mod producer;
 pub mod statistics;
 
-pub use admin::{
-    AclOperation, ClusterDescription, CommittedOffset, ConsumerGroupDescription,
-    ConsumerGroupListing, ConsumerGroupListings, ConsumerGroupState, ConsumerGroupType,
-    ElectionType, GroupLag, GroupOffset, IsolationLevel, ListedOffset, MemberDescription,
-    NewPartitions, Node, OffsetSpec, PartitionLag, TopicDescription, TopicPartitionInfo,
-};
+pub use admin::{AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType};
 pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic, PartitionResult};
+pub use admin::{
+    AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,
+    ResourceType,
+};
+pub use admin::{
+    ClusterDescription, CommittedOffset, ConsumerGroupDescription, ConsumerGroupListing,
+    ConsumerGroupListings, ConsumerGroupState, ConsumerGroupType, ElectionType, GroupLag,
+    GroupOffset, IsolationLevel, ListedOffset, MemberDescription, NewPartitions, Node, OffsetSpec,
+    PartitionLag, TopicDescription, TopicPartitionInfo,
+};
+pub use admin::{ScramCredentialAlteration, ScramCredentialInfo, ScramMechanism};
 pub use config::{Acks, ClientConfig, Compression, OffsetReset, SecurityProtocol};
 pub use consumer::{
     BatchStream, CommitFuture, Consumer, ConsumerBuilder, ConsumerGroupMetadata, Iter, Message,
@@ -69,6 +76,7 @@ pub use error::__librdkafka_error_table;
 pub use error::{Error, ErrorCode, KafkaError};
 pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
 pub use mock::{ApiKey, MockCluster};
+pub use oauth::OAuthToken;
 pub use producer::{
     DeliveryFuture, DeliveryResult, Header, Payload, ProduceError, Producer, ProducerBuilder,
     Record, RecordMetadata, SendFuture, Timestamp, Topic,

@@ -1,7 +1,7 @@
 //! Describing topics and the cluster (librdkafka's DescribeTopics and
 //! DescribeCluster).
 
-use super::{AdminClient, AdminFuture, AdminOptions, EntityResult};
+use super::{AclOperation, AdminClient, AdminFuture, AdminOptions, EntityResult};
 use crate::native::{AdminOp, ClusterInfo, NativeClient, NodeInfo, TopicInfo};
 use crate::Error;
 
@@ -25,61 +25,6 @@ impl From<NodeInfo> for Node {
             host: n.host,
             port: n.port,
             rack: n.rack,
-        }
-    }
-}
-
-/// An operation that ACLs allow or deny, as Kafka names them
-/// (`rd_kafka_AclOperation_t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum AclOperation {
-    /// Any operation (in filters).
-    Any,
-    /// Every operation.
-    All,
-    /// Reading.
-    Read,
-    /// Writing.
-    Write,
-    /// Creating.
-    Create,
-    /// Deleting.
-    Delete,
-    /// Altering.
-    Alter,
-    /// Describing.
-    Describe,
-    /// Actions between brokers.
-    ClusterAction,
-    /// Describing configs.
-    DescribeConfigs,
-    /// Altering configs.
-    AlterConfigs,
-    /// Idempotent writes.
-    IdempotentWrite,
-    /// A value this version of kafkit does not know (0 is librdkafka's
-    /// "unknown").
-    Unknown(i32),
-}
-
-impl AclOperation {
-    /// The operation for librdkafka's integer value.
-    pub fn from_raw(raw: i32) -> Self {
-        match raw {
-            1 => AclOperation::Any,
-            2 => AclOperation::All,
-            3 => AclOperation::Read,
-            4 => AclOperation::Write,
-            5 => AclOperation::Create,
-            6 => AclOperation::Delete,
-            7 => AclOperation::Alter,
-            8 => AclOperation::Describe,
-            9 => AclOperation::ClusterAction,
-            10 => AclOperation::DescribeConfigs,
-            11 => AclOperation::AlterConfigs,
-            12 => AclOperation::IdempotentWrite,
-            other => AclOperation::Unknown(other),
         }
     }
 }

@@ -11,10 +11,13 @@
 //! In code that is not async, wait with any executor, for example
 //! `futures::executor::block_on(admin.create_topics(..))`.
 
+mod acls;
 mod cluster;
+mod configs;
 mod groups;
 mod offsets;
 mod partitions;
+mod scram;
 mod topics;
 
 use std::collections::HashMap;
@@ -26,7 +29,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-pub use cluster::{AclOperation, ClusterDescription, Node, TopicDescription, TopicPartitionInfo};
+pub use acls::{AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType};
+pub use cluster::{ClusterDescription, Node, TopicDescription, TopicPartitionInfo};
+pub use configs::{
+    AlterConfigOp, ConfigChanges, ConfigEntry, ConfigResource, ConfigResult, ConfigSource,
+    ResourceType,
+};
 pub use groups::{
     ConsumerGroupDescription, ConsumerGroupListing, ConsumerGroupListings, ConsumerGroupState,
     ConsumerGroupType, MemberDescription,
@@ -35,6 +43,7 @@ pub use offsets::{
     CommittedOffset, GroupLag, GroupOffset, IsolationLevel, ListedOffset, OffsetSpec, PartitionLag,
 };
 pub use partitions::{ElectionType, NewPartitions};
+pub use scram::{ScramCredentialAlteration, ScramCredentialInfo, ScramMechanism};
 pub use topics::NewTopic;
 
 use crate::client::{spawn_dispatcher, ClientCore, Dispatch, Handlers};

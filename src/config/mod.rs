@@ -54,6 +54,7 @@ pub struct ClientConfig {
     native: NativeConf,
     entries: BTreeMap<String, String>,
     close_timeout: Duration,
+    token_provider: Option<crate::oauth::TokenProvider>,
 }
 
 impl Default for ClientConfig {
@@ -68,6 +69,7 @@ impl Clone for ClientConfig {
             native: self.native.dup(),
             entries: self.entries.clone(),
             close_timeout: self.close_timeout,
+            token_provider: self.token_provider.clone(),
         }
     }
 }
@@ -136,6 +138,7 @@ impl ClientConfig {
             native: NativeConf::new(),
             entries: BTreeMap::new(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            token_provider: None,
         }
     }
 
@@ -191,6 +194,40 @@ impl ClientConfig {
     /// still holds (`kafkit.close.timeout.ms`, 10 s by default).
     pub fn close_timeout_value(&self) -> Duration {
         self.close_timeout
+    }
+
+    /// Sets the SASL/OAUTHBEARER token provider of the clients made from
+    /// this configuration (with `sasl.mechanism=OAUTHBEARER`): librdkafka
+    /// calls it for a first token and again at 80% of each token's
+    /// lifetime. Its future runs on the client's own token thread (see
+    /// [`OAuthToken`](crate::OAuthToken)); an error (or a panic) is handed
+    /// to librdkafka as the reason there is no token
+    /// (`rd_kafka_oauthbearer_set_token_failure`), and reported as an
+    /// authentication error.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let mut config = kafkit::ClientConfig::new();
+    /// config.set("security.protocol", "SASL_PLAINTEXT")?.set("sasl.mechanism", "OAUTHBEARER")?;
+    /// config.oauthbearer_token_provider(|| async {
+    ///     let expires = SystemTime::now() + Duration::from_secs(3600);
+    ///     Ok::<_, String>(kafkit::OAuthToken::new("token", "alice", expires))
+    /// });
+    /// # Ok::<(), kafkit::Error>(())
+    /// ```
+    pub fn oauthbearer_token_provider<F, Fut, E>(&mut self, provider: F) -> &mut Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<crate::OAuthToken, E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.token_provider = Some(crate::oauth::provider(provider));
+        self
+    }
+
+    /// The token provider, if one is set.
+    pub(crate) fn token_provider(&self) -> Option<&crate::oauth::TokenProvider> {
+        self.token_provider.as_ref()
     }
 
     pub(crate) fn native(&self) -> &NativeConf {

@@ -115,6 +115,11 @@ impl NativeClient {
         &self.handle
     }
 
+    /// A client from a shared handle (another reference to the same one).
+    pub(super) fn from_handle(handle: ClientRef) -> Self {
+        NativeClient { handle }
+    }
+
     /// Makes the final drop hand the handle to a new thread to destroy, so
     /// the drop returns at once. For a consumer whose close did not finish
     /// (brokers gone): librdkafka's destroy then waits for its group

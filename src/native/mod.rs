@@ -30,6 +30,7 @@ mod event;
 mod message;
 mod metadata;
 mod mock;
+mod oauth;
 mod produce;
 mod ptr;
 mod queue;
@@ -40,6 +41,8 @@ mod tpl;
 mod trampoline;
 mod wake;
 
+pub(crate) use admin::AclSpec;
+pub(crate) use admin::ScramChange;
 pub(crate) use admin::{
     AdminOp, AdminOptions as NativeAdminOptions, NewTopicSpec, RequestSettings, TopicOutcome,
 };
@@ -47,6 +50,7 @@ pub(crate) use admin::{
     ClusterInfo, GroupInfo, GroupListings, GroupOutcome, MemberInfo, NewPartitionsSpec, NodeInfo,
     OffsetToCommit, TopicInfo,
 };
+pub(crate) use admin::{ConfigCall, ConfigChange, ConfigEntryOut, ConfigResourceSpec};
 pub(crate) use client::{ClientKind, NativeClient, LIVE_CLIENTS};
 pub(crate) use conf::NativeConf;
 pub(crate) use consumer::NativeGroupMetadata;
@@ -55,6 +59,7 @@ pub(crate) use event::{DeliveryView, DrBuffer, NativeEvent};
 pub(crate) use message::NativeMessage;
 pub(crate) use metadata::ClusterMeta;
 pub(crate) use mock::NativeMock;
+pub(crate) use oauth::WeakClient;
 pub(crate) use produce::{NativeHeaders, ProduceArgs};
 pub(crate) use queue::NativeQueue;
 pub(crate) use rebalance::{RebalanceCall, RebalanceHook};
@@ -69,6 +74,8 @@ pub(crate) mod event_type {
     pub(crate) const ERROR: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_ERROR;
     pub(crate) const STATS: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_STATS;
     pub(crate) const OFFSET_COMMIT: i32 = rdkafka_sys::bindings::RD_KAFKA_EVENT_OFFSET_COMMIT;
+    pub(crate) const OAUTHBEARER_TOKEN_REFRESH: i32 =
+        rdkafka_sys::bindings::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH;
 }
 
 /// The version string of the linked librdkafka.

@@ -8,9 +8,12 @@
 //! call librdkafka, and copy the result into plain Rust values before the
 //! event is dropped.
 
+mod acls;
 mod cluster;
+mod configs;
 mod groups;
 mod offsets;
+mod scram;
 mod topics;
 
 use std::ffi::CString;
@@ -26,9 +29,12 @@ use super::event::NativeEvent;
 use super::ptr::NativePtr;
 use super::sys;
 
+pub(crate) use acls::AclSpec;
 pub(crate) use cluster::{ClusterInfo, NewPartitionsSpec, NodeInfo, TopicInfo};
+pub(crate) use configs::{ConfigCall, ConfigChange, ConfigEntryOut, ConfigResourceSpec};
 pub(crate) use groups::{GroupInfo, GroupListings, GroupOutcome, MemberInfo};
 pub(crate) use offsets::OffsetToCommit;
+pub(crate) use scram::ScramChange;
 pub(crate) use topics::{NewTopicSpec, TopicOutcome};
 
 extern "C" {
