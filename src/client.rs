@@ -83,6 +83,23 @@ impl ClientCore {
                 reason,
             })?;
         let oauth_events = if config.token_provider().is_some() {
+            // librdkafka's own token makers would take the refreshes (oidc)
+            // or set the first token themselves (unsecure jwt): the
+            // provider would be silently bypassed.
+            for (key, own) in [
+                ("sasl.oauthbearer.method", "oidc"),
+                ("enable.sasl.oauthbearer.unsecure.jwt", "true"),
+            ] {
+                if config.get(key).is_some_and(|v| v.eq_ignore_ascii_case(own)) {
+                    return Err(Error::Config {
+                        key: key.into(),
+                        reason: format!(
+                            "{key}={own} makes librdkafka produce its own tokens; it cannot be \
+                             combined with an OAUTHBEARER token provider"
+                        ),
+                    });
+                }
+            }
             event_type::OAUTHBEARER_TOKEN_REFRESH
         } else {
             0

@@ -71,3 +71,50 @@ async fn mock_admin_unanswered_group_requests_fail_in_bounded_time() {
     assert!(err.to_string().contains("not supported"), "{err}");
     assert!(started.elapsed() < bound);
 }
+
+/// Many requests in flight on one admin client, from several tasks of a
+/// multi-thread runtime, some futures dropped before their answer: every
+/// kept future resolves (no lost wake-up), and a dropped one's answer does
+/// not reach another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_admin_many_requests_in_flight_all_resolve() {
+    use kafkit::{IsolationLevel, OffsetSpec};
+    let target = Target::mock(1);
+    let Target::Mock(cluster) = &target else {
+        unreachable!()
+    };
+    cluster.create_topic("many", 4, 1).expect("topic");
+    let admin = scenario::admin(&target);
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let admin = admin.clone();
+        tasks.push(tokio::spawn(async move {
+            let partition = i % 4;
+            let request = admin.list_offsets(
+                &[("many", partition, OffsetSpec::Latest)],
+                IsolationLevel::ReadUncommitted,
+                &scenario::options(),
+            );
+            if i % 3 == 0 {
+                // Dropped before its answer arrives.
+                drop(request);
+                return None;
+            }
+            let answer = tokio::time::timeout(Duration::from_secs(20), request)
+                .await
+                .expect("answered within 20 s")
+                .expect("list offsets");
+            assert_eq!(answer.len(), 1);
+            assert_eq!(answer[0].partition, partition, "another request's answer");
+            Some(answer[0].result.as_ref().map(|o| o.offset).expect("offset"))
+        }));
+    }
+    let mut answered = 0;
+    for task in tasks {
+        if let Some(offset) = task.await.expect("task") {
+            assert_eq!(offset, Some(0), "an empty partition ends at 0");
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 64 - 22);
+}

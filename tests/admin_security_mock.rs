@@ -154,4 +154,53 @@ fn admin_security_bad_input_is_refused_before_sending() {
         admin.describe_user_scram_credentials(&["a\0"], &opts()),
     );
     assert!(err.to_string().contains("user name"), "{err}");
+    // librdkafka would assert on a broker thread for these: refused here.
+    use kafkit::{ScramCredentialAlteration as Alt, ScramMechanism};
+    for (what, alteration, says) in [
+        (
+            "an unknown SCRAM mechanism",
+            Alt::upsert("u", ScramMechanism::Unknown(7), 8192, "pw"),
+            "neither",
+        ),
+        (
+            "too few iterations",
+            Alt::upsert("u", ScramMechanism::Sha256, 100, "pw"),
+            "iterations",
+        ),
+        (
+            "a huge password",
+            Alt::upsert("u", ScramMechanism::Sha512, 8192, &"x".repeat(4096)),
+            "limited",
+        ),
+    ] {
+        let err = bounded_failure(
+            what,
+            admin.alter_user_scram_credentials(&[alteration], &opts()),
+        );
+        assert!(err.to_string().contains(says), "{what}: {err}");
+    }
+}
+
+#[test]
+fn admin_token_provider_with_librdkafka_own_tokens_is_a_config_error() {
+    for (key, value) in [
+        ("sasl.oauthbearer.method", "oidc"),
+        ("enable.sasl.oauthbearer.unsecure.jwt", "true"),
+    ] {
+        let mut config = kafkit::ClientConfig::new();
+        config
+            .set("security.protocol", "SASL_PLAINTEXT")
+            .and_then(|c| c.set("sasl.mechanism", "OAUTHBEARER"))
+            .expect("config");
+        if let Err(e) = config.set(key, value) {
+            // OIDC needs libcurl, which this build may lack: then the
+            // setting itself is refused, which is as good.
+            eprintln!("{key}={value} refused by this build: {e}");
+            continue;
+        }
+        config
+            .oauthbearer_token_provider(|| async { Err::<kafkit::OAuthToken, _>("never called") });
+        let err = kafkit::Producer::new(&config).expect_err("provider and librdkafka's own tokens");
+        assert!(err.to_string().contains(key), "{key}: {err}");
+    }
 }

@@ -214,19 +214,37 @@ enum Owner {
     Consumer(Consumer),
 }
 
-/// Requests waiting for their result event.
+/// Requests waiting for their result event, by id.
+///
+/// librdkafka's wake-up hook locks this from inside its queue lock, so no
+/// C call is ever made while it is held (events are taken out and
+/// dropped after the guard), and the hook only wakes by reference: it never
+/// drops a waker, which could drop a task and with it this client.
 #[derive(Default)]
 struct Pending {
     next: usize,
-    slots: HashMap<usize, Option<NativeEvent>>,
+    slots: HashMap<usize, Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    event: Option<NativeEvent>,
+    waker: Option<Waker>,
+}
+
+impl Pending {
+    fn wake(&self) {
+        for waker in self.slots.values().filter_map(|s| s.waker.as_ref()) {
+            waker.wake_by_ref();
+        }
+    }
 }
 
 struct Inner {
     /// Declared first so that it is dropped before the client it belongs
     /// to (it also holds a reference that keeps the client alive).
     results: WakingQueue,
-    pending: Mutex<Pending>,
-    wakers: Arc<Mutex<Vec<Waker>>>,
+    pending: Arc<Mutex<Pending>>,
     owner: Owner,
 }
 
@@ -241,26 +259,23 @@ impl Inner {
 
     /// Moves every result event that has arrived to its request's slot.
     fn serve(&self) {
-        let mut arrived = false;
         while let Some(event) = self.results.queue().poll(Duration::ZERO) {
             let mut pending = lock(&self.pending);
             // A request whose future was dropped has no slot: its result is
-            // dropped with the event.
-            if let Some(slot) = pending.slots.get_mut(&event.opaque()) {
-                *slot = Some(event);
-                arrived = true;
-            }
+            // dropped with the event, after the guard.
+            let unclaimed = match pending.slots.get_mut(&event.opaque()) {
+                Some(slot) => {
+                    slot.event = Some(event);
+                    if let Some(w) = &slot.waker {
+                        w.wake_by_ref();
+                    }
+                    None
+                }
+                None => Some(event),
+            };
+            drop(pending);
+            drop(unclaimed);
         }
-        if arrived {
-            wake_all(&self.wakers);
-        }
-    }
-}
-
-fn wake_all(wakers: &Mutex<Vec<Waker>>) {
-    let list = std::mem::take(&mut *lock(wakers));
-    for w in list {
-        w.wake();
     }
 }
 
@@ -327,19 +342,18 @@ impl AdminClient {
     }
 
     fn with_owner(owner: Owner) -> Self {
-        let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
-        let hook = wakers.clone();
+        let pending: Arc<Mutex<Pending>> = Arc::default();
+        let hook = pending.clone();
         let native = match &owner {
             Owner::Own(own) => &own.shared.core.native,
             Owner::Producer(p) => p.native_client(),
             Owner::Consumer(c) => c.native_client(),
         };
-        let results = WakingQueue::new(native.new_queue(), Box::new(move || wake_all(&hook)));
+        let results = WakingQueue::new(native.new_queue(), Box::new(move || lock(&hook).wake()));
         AdminClient {
             inner: Arc::new(Inner {
                 results,
-                pending: Mutex::new(Pending::default()),
-                wakers,
+                pending,
                 owner,
             }),
         }
@@ -360,13 +374,14 @@ impl AdminClient {
             let mut pending = lock(&inner.pending);
             pending.next = pending.next.wrapping_add(1).max(1);
             let id = pending.next;
-            pending.slots.insert(id, None);
+            pending.slots.insert(id, Slot::default());
             id
         };
         let started = NativeAdminOptions::new(inner.native(), op, &options.settings, id)
             .and_then(|opts| start(inner.native(), &opts, inner.results.queue()));
         let failed = started.err().map(|e| {
-            lock(&inner.pending).slots.remove(&id);
+            let slot = lock(&inner.pending).slots.remove(&id);
+            drop(slot);
             Error::kafka(what, e)
         });
         AdminFuture {
@@ -412,8 +427,10 @@ impl<T> AdminFuture<T> {
         if let Some(e) = self.failed.take() {
             return Some(Err(e));
         }
-        let event = lock(&self.inner.pending).slots.get_mut(&self.id)?.take()?;
-        lock(&self.inner.pending).slots.remove(&self.id);
+        let event = {
+            let mut pending = lock(&self.inner.pending);
+            pending.slots.get_mut(&self.id)?.event.take()?
+        };
         Some((self.decode)(&event))
     }
 }
@@ -427,12 +444,17 @@ impl<T> Future for AdminFuture<T> {
         if let Some(out) = this.take() {
             return Poll::Ready(out);
         }
-        {
-            let mut wakers = lock(&this.inner.wakers);
-            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                wakers.push(cx.waker().clone());
-            }
-        }
+        let old = {
+            let mut pending = lock(&this.inner.pending);
+            pending
+                .slots
+                .get_mut(&this.id)
+                .and_then(|slot| match &slot.waker {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    _ => slot.waker.replace(cx.waker().clone()),
+                })
+        };
+        drop(old);
         // The hook fires when the queue goes from empty to non-empty: read
         // it again now that the waker is registered.
         this.inner.serve();
@@ -445,7 +467,9 @@ impl<T> Future for AdminFuture<T> {
 
 impl<T> Drop for AdminFuture<T> {
     fn drop(&mut self) {
-        lock(&self.inner.pending).slots.remove(&self.id);
+        // Taken out under the guard, dropped (event and waker) after it.
+        let slot = lock(&self.inner.pending).slots.remove(&self.id);
+        drop(slot);
     }
 }
 

@@ -473,7 +473,10 @@ impl AdminClient {
                 }
             }
             partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-            let total = partitions.iter().filter_map(|p| p.lag).sum();
+            let total = partitions
+                .iter()
+                .filter_map(|p| p.lag)
+                .fold(0i64, i64::saturating_add);
             Ok(GroupLag {
                 partitions,
                 total,

@@ -205,6 +205,14 @@ impl ClientConfig {
     /// (`rd_kafka_oauthbearer_set_token_failure`), and reported as an
     /// authentication error.
     ///
+    /// The future should finish in bounded time (a provider that never
+    /// answers holds up every later refresh of that client), and the
+    /// provider must not hold a client made from this configuration (the
+    /// client would then keep itself alive). Creating a client fails with
+    /// a provider and `sasl.oauthbearer.method=oidc` or
+    /// `enable.sasl.oauthbearer.unsecure.jwt=true`, which make librdkafka
+    /// produce its own tokens.
+    ///
     /// ```
     /// use std::time::{Duration, SystemTime};
     /// let mut config = kafkit::ClientConfig::new();

@@ -3,10 +3,10 @@
 use libc::{c_char, c_int};
 use rdkafka_sys::bindings as rd;
 
-use super::{c_string, AdminOptions};
+use super::{borrowed_error, c_string, AdminOptions};
 use crate::native::client::NativeClient;
-use crate::native::convert::{buf_text, cstr_borrowed, cstr_lossy};
-use crate::native::error::{code, err_description, RawError};
+use crate::native::convert::{buf_text, cstr_borrowed};
+use crate::native::error::{code, RawError};
 use crate::native::event::NativeEvent;
 use crate::native::queue::NativeQueue;
 
@@ -38,7 +38,6 @@ extern "C" {
     fn rd_kafka_AclBinding_operation(acl: *const rd::rd_kafka_AclBinding_t) -> c_int;
     fn rd_kafka_AclBinding_permission_type(acl: *const rd::rd_kafka_AclBinding_t) -> c_int;
     fn rd_kafka_AclBinding_resource_pattern_type(acl: *const rd::rd_kafka_AclBinding_t) -> c_int;
-    fn rd_kafka_error_code(error: *const rd::rd_kafka_error_t) -> c_int;
 }
 
 /// An ACL binding or filter with librdkafka's codes; None strings are
@@ -113,31 +112,6 @@ fn build(specs: &[AclSpec], filter: bool) -> Result<Bindings, RawError> {
         out.0.push(b);
     }
     Ok(out)
-}
-
-/// Reads a borrowed `rd_kafka_error_t` (NULL: no error).
-///
-/// # Safety
-/// `e` must be NULL or valid for the duration of the call.
-pub(super) unsafe fn borrowed_error(e: *const rd::rd_kafka_error_t) -> Option<RawError> {
-    if e.is_null() {
-        return None;
-    }
-    // SAFETY: a valid error (caller's contract); its string is copied.
-    let (c, text) = unsafe {
-        (
-            rd_kafka_error_code(e),
-            cstr_lossy(rd::rd_kafka_error_string(e)),
-        )
-    };
-    (c != code::NO_ERROR).then(|| RawError {
-        message: if text.is_empty() {
-            err_description(c)
-        } else {
-            text
-        },
-        ..RawError::from_code(c)
-    })
 }
 
 /// Copies a binding out of a result.

@@ -3,7 +3,7 @@
 use libc::{c_char, c_int};
 use rdkafka_sys::bindings as rd;
 
-use super::acls::borrowed_error;
+use super::borrowed_error;
 use super::{c_string, AdminOptions};
 use crate::native::client::NativeClient;
 use crate::native::convert::cstr_lossy;
@@ -96,6 +96,11 @@ impl NativeClient {
     }
 
     /// Starts altering SCRAM credentials.
+    ///
+    /// Checked here, because librdkafka computes the salted password on a
+    /// broker thread and asserts there: only SHA-256 (1) and SHA-512 (2),
+    /// Kafka's iteration range, and salt and password of a sane size (the
+    /// salt goes on that thread's stack).
     pub(crate) fn alter_user_scram_credentials(
         &self,
         changes: &[ScramChange],
@@ -104,6 +109,7 @@ impl NativeClient {
     ) -> Result<(), RawError> {
         let mut alts = Alterations(Vec::with_capacity(changes.len()));
         for c in changes {
+            check_scram(c)?;
             let a = match c {
                 ScramChange::Upsert {
                     user,
@@ -251,4 +257,48 @@ impl NativeEvent {
                 .collect())
         }
     }
+}
+
+/// Kafka's bounds for SCRAM iterations.
+const ITERATIONS: std::ops::RangeInclusive<i32> = 4096..=16384;
+/// The longest salt or password sent (far above any real one).
+const MAX_SECRET: usize = 1024;
+
+fn check_scram(change: &ScramChange) -> Result<(), RawError> {
+    let invalid = |message: String| RawError {
+        message,
+        ..RawError::from_code(code::INVALID_ARG)
+    };
+    let (user, mechanism) = match change {
+        ScramChange::Upsert {
+            user, mechanism, ..
+        }
+        | ScramChange::Delete { user, mechanism } => (user, *mechanism),
+    };
+    if !(1..=2).contains(&mechanism) {
+        return Err(invalid(format!(
+            "user {user:?}: SCRAM mechanism {mechanism} is neither SCRAM-SHA-256 nor SCRAM-SHA-512"
+        )));
+    }
+    if let ScramChange::Upsert {
+        iterations,
+        password,
+        salt,
+        ..
+    } = change
+    {
+        if !ITERATIONS.contains(iterations) {
+            return Err(invalid(format!(
+                "user {user:?}: {iterations} SCRAM iterations; Kafka accepts {} to {}",
+                ITERATIONS.start(),
+                ITERATIONS.end()
+            )));
+        }
+        if password.len() > MAX_SECRET || salt.as_ref().is_some_and(|s| s.len() > MAX_SECRET) {
+            return Err(invalid(format!(
+                "user {user:?}: SCRAM password and salt are limited to {MAX_SECRET} bytes"
+            )));
+        }
+    }
+    Ok(())
 }
