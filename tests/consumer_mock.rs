@@ -352,3 +352,79 @@ async fn an_idle_stream_stays_in_its_group() {
         "same member"
     );
 }
+
+/// The queue's wake-up hook runs on a librdkafka thread under the queue's
+/// lock. Dropping a waker there could run a task's destructor, and that
+/// could drop the consumer (relocking the same lock, and destroying the
+/// client on one of its own threads): the hook wakes by reference only (a
+/// wake by value consumes, that is drops, the waker), and the waker is
+/// dropped later, on a reader's thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_hook_wakes_by_reference_only() {
+    use futures::{Stream, StreamExt};
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Wake, Waker};
+
+    #[derive(Default)]
+    struct Witness {
+        /// Threads that woke it, and how.
+        wakes: Mutex<Vec<(String, &'static str)>>,
+    }
+    impl Witness {
+        fn note(&self, how: &'static str) {
+            // librdkafka names its threads (rdk:broker1, ...) through the
+            // OS, which std does not see.
+            let name = std::fs::read_to_string("/proc/thread-self/comm")
+                .map(|n| n.trim().to_string())
+                .unwrap_or_default();
+            self.wakes.lock().unwrap().push((name, how));
+        }
+    }
+    impl Wake for Witness {
+        fn wake(self: Arc<Self>) {
+            self.note("by value");
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.note("by reference");
+        }
+    }
+
+    let target = Target::mock(1);
+    let topic = target.topic("hook-wake", 1);
+    let consumer = Consumer::new(&group_config(&target, &unique("hook-wake"))).expect("consumer");
+    consumer
+        .assign(&[(topic.as_str(), 0, Offset::Beginning)])
+        .expect("assign");
+    let mut stream = consumer.stream();
+    let witness = Arc::new(Witness::default());
+    let waker = Waker::from(witness.clone());
+    assert!(
+        Pin::new(&mut stream)
+            .poll_next(&mut Context::from_waker(&waker))
+            .is_pending(),
+        "nothing produced yet"
+    );
+    drop(waker);
+    produce(&target, &topic, 0, 1, Some(0)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let wakes = loop {
+        let wakes = witness.wakes.lock().unwrap().clone();
+        if wakes.iter().any(|(thread, _)| thread.starts_with("rdk:")) {
+            break wakes;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the hook did not wake: {wakes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    for (thread, how) in &wakes {
+        assert!(
+            !(thread.starts_with("rdk:") && *how == "by value"),
+            "woken {how} (so dropped) on librdkafka's thread {thread}: {wakes:?}"
+        );
+    }
+    let message = stream.next().await.expect("a message").expect("no error");
+    assert_eq!(message.offset(), 0);
+}

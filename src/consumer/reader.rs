@@ -84,6 +84,11 @@ pub(super) struct Exclusive<'a> {
 #[derive(Default)]
 pub(super) struct Signal {
     wakers: Mutex<Vec<Waker>>,
+    /// Wakers the queue hook has woken, to be dropped by a reader on its
+    /// own thread: the hook runs under librdkafka's queue lock, and
+    /// dropping a waker there may run a task's destructor, which may drop
+    /// the consumer and with it this queue (relocking that lock).
+    spent: Mutex<Vec<Waker>>,
     /// Threads in [`Reader::next_blocking`]'s sleep; the hook touches the
     /// condition variable only when there are some.
     blocked: AtomicUsize,
@@ -92,13 +97,33 @@ pub(super) struct Signal {
 }
 
 impl Signal {
-    /// Wakes every waiter. Called by the queue hook (on a librdkafka thread,
-    /// under the queue's lock), after a refill, and when reading ends.
+    /// Wakes every waiter, from a reader's thread: after a refill, and when
+    /// reading ends.
     pub(super) fn notify(&self) {
         let wakers = std::mem::take(&mut *lock(&self.wakers));
+        let spent = std::mem::take(&mut *lock(&self.spent));
         for w in wakers {
             w.wake();
         }
+        drop(spent);
+        self.notify_blocked();
+    }
+
+    /// Wakes every waiter from the queue hook (on a librdkafka thread,
+    /// under the queue's lock): by reference, keeping the wakers for a
+    /// reader to drop.
+    fn notify_from_hook(&self) {
+        let wakers = std::mem::take(&mut *lock(&self.wakers));
+        if !wakers.is_empty() {
+            for w in &wakers {
+                w.wake_by_ref();
+            }
+            lock(&self.spent).extend(wakers);
+        }
+        self.notify_blocked();
+    }
+
+    fn notify_blocked(&self) {
         if self.blocked.load(Ordering::SeqCst) > 0 {
             *lock(&self.rounds) += 1;
             self.cond.notify_all();
@@ -106,10 +131,15 @@ impl Signal {
     }
 
     pub(super) fn register(&self, waker: &Waker) {
-        let mut list = lock(&self.wakers);
-        if !list.iter().any(|w| w.will_wake(waker)) {
-            list.push(waker.clone());
+        {
+            let mut list = lock(&self.wakers);
+            if !list.iter().any(|w| w.will_wake(waker)) {
+                list.push(waker.clone());
+            }
         }
+        // What the hook woke is dropped here, on the reader's thread.
+        let spent = std::mem::take(&mut *lock(&self.spent));
+        drop(spent);
     }
 }
 
@@ -265,7 +295,7 @@ impl Reader {
         let signal = Arc::new(Signal::default());
         let hook = signal.clone();
         Reader {
-            queue: WakingQueue::new(queue, Box::new(move || hook.notify())),
+            queue: WakingQueue::new(queue, Box::new(move || hook.notify_from_hook())),
             signal,
             state: Mutex::new(Buffered::default()),
             refill: Mutex::new(()),
