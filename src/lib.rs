@@ -84,9 +84,9 @@ pub use producer::{
 };
 pub use statistics::Statistics;
 pub use typed::{
-    BytesCodec, Codec, CodecError, DeadLetter, DecodeError, F64Codec, I32Codec, I64Codec, JsonCodec,
-    NoKey, Nullable, StringCodec, TypedItem, TypedIter, TypedMessage, TypedStream, TypedTopic,
-    DLQ_ERROR_HEADER, DLQ_OFFSET_HEADER, DLQ_PARTITION_HEADER, DLQ_TOPIC_HEADER,
+    BytesCodec, Codec, CodecError, DeadLetter, DecodeError, F64Codec, I32Codec, I64Codec,
+    JsonCodec, NoKey, Nullable, StringCodec, TypedItem, TypedIter, TypedMessage, TypedStream,
+    TypedTopic, DLQ_ERROR_HEADER, DLQ_OFFSET_HEADER, DLQ_PARTITION_HEADER, DLQ_TOPIC_HEADER,
 };
 
 /// The version of the librdkafka linked into this build.

@@ -325,7 +325,10 @@ mod tests {
             bytes(&I64Codec, &0x0102_0304_0506_0708),
             [1, 2, 3, 4, 5, 6, 7, 8]
         );
-        assert_eq!(bytes(&I64Codec, &-2), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]);
+        assert_eq!(
+            bytes(&I64Codec, &-2),
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]
+        );
         // Double.doubleToLongBits(1.0) = 0x3ff0000000000000.
         assert_eq!(bytes(&F64Codec, &1.0), [0x3f, 0xf0, 0, 0, 0, 0, 0, 0]);
         // -2.5 = 0xc004000000000000.
@@ -338,7 +341,10 @@ mod tests {
 
         assert_eq!(I32Codec.decode(Some(&[0xff, 0xff, 0xff, 0xfe])), Ok(-2));
         assert_eq!(I64Codec.decode(Some(&[0, 0, 0, 0, 0, 0, 1, 0])), Ok(256));
-        assert_eq!(F64Codec.decode(Some(&[0x3f, 0xf0, 0, 0, 0, 0, 0, 0])), Ok(1.0));
+        assert_eq!(
+            F64Codec.decode(Some(&[0x3f, 0xf0, 0, 0, 0, 0, 0, 0])),
+            Ok(1.0)
+        );
     }
 
     #[test]
@@ -350,9 +356,15 @@ mod tests {
         );
         assert!(I32Codec.decode(Some(&[])).is_err());
         let e = I64Codec.decode(Some(&[0; 4])).unwrap_err();
-        assert!(e.reason().contains("LongDeserializer) takes exactly 8"), "{e}");
+        assert!(
+            e.reason().contains("LongDeserializer) takes exactly 8"),
+            "{e}"
+        );
         let e = F64Codec.decode(Some(&[0; 9])).unwrap_err();
-        assert!(e.reason().contains("DoubleDeserializer) takes exactly 8"), "{e}");
+        assert!(
+            e.reason().contains("DoubleDeserializer) takes exactly 8"),
+            "{e}"
+        );
         let e = I64Codec.decode(None).unwrap_err();
         assert!(e.reason().contains("tombstone"), "{e}");
     }
@@ -360,7 +372,10 @@ mod tests {
     #[test]
     fn strings_bytes_and_no_key() {
         assert_eq!(bytes(&StringCodec, &"héllo".into()), "héllo".as_bytes());
-        assert_eq!(StringCodec.decode(Some("é".as_bytes())), Ok("é".to_string()));
+        assert_eq!(
+            StringCodec.decode(Some("é".as_bytes())),
+            Ok("é".to_string())
+        );
         let e = StringCodec.decode(Some(&[0xff, 0xfe])).unwrap_err();
         assert!(e.reason().starts_with("not UTF-8"), "{e}");
         assert!(StringCodec.decode(None).is_err());
