@@ -11,6 +11,9 @@
 //!   group rebalances through a [`RebalanceListener`]; commits, stored
 //!   offsets, seek, pause and resume, watermarks; a bounded `close`.
 //! - [`ClientConfig`]: any librdkafka property, validated as it is set.
+//! - [`TypedTopic`]: typed keys and values through a [`Codec`] (JSON, UTF-8,
+//!   Java-compatible numbers, bytes); undecodable messages handed back whole
+//!   and forwarded by a [`DeadLetter`].
 //! - [`MockCluster`]: librdkafka's in-process broker for tests and examples.
 //! - [`Error`] and [`ErrorCode`]: every librdkafka error code.
 //!

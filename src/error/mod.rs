@@ -275,8 +275,8 @@ pub enum Error {
     /// The client was closed; no more operations are accepted.
     #[error("the {0} is closed")]
     Closed(&'static str),
-    /// A codec could not encode or decode a record's key or value (see
-    /// `kafkit::Codec`).
+    /// A [`Codec`](crate::Codec) could not encode a record's key or value
+    /// (before anything was sent), or decode a message's.
     #[error("{what} failed for topic {topic}{}: {reason}", at(*.partition, *.offset))]
     Codec {
         /// What failed, such as `"encoding the key"` or `"decoding the value"`.

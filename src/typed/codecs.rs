@@ -83,7 +83,8 @@ impl std::error::Error for CodecError {}
 /// JSON through serde: any `T: Serialize + DeserializeOwned`.
 ///
 /// A tombstone decodes as JSON `null`, so `JsonCodec<Option<T>>` reads
-/// tombstones as `None`.
+/// tombstones as `None` (but writes `None` as the bytes `null`; to write
+/// tombstones, use `Nullable(JsonCodec::<T>::new())`).
 ///
 /// ```
 /// use kafkit::{Codec, JsonCodec};

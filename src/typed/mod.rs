@@ -453,3 +453,37 @@ impl fmt::Debug for DeadLetter {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_can_move_between_threads() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<TypedTopic<String, serde_json::Value>>();
+        send_sync::<DeadLetter>();
+        fn send<T: Send>() {}
+        send::<TypedMessage<String, Vec<u8>>>();
+        send::<DecodeError>();
+        send::<TypedStream<i32, f64>>();
+    }
+
+    #[test]
+    fn records_carry_the_encoded_key_and_value() {
+        let topic = TypedTopic::new("t", I32Codec, StringCodec);
+        let record = topic.record(7, "seven".to_string()).unwrap();
+        assert_eq!(record.topic(), "t");
+        assert_eq!(record.key_bytes(), Some(&[0, 0, 0, 7][..]));
+        assert_eq!(record.value_bytes(), Some(&b"seven"[..]));
+        let no_key = TypedTopic::json::<Option<u8>>("t");
+        let tombstone = no_key.record((), None).unwrap();
+        assert_eq!(
+            (tombstone.key_bytes(), tombstone.value_bytes()),
+            (None, Some(&b"null"[..]))
+        );
+        let nullable = TypedTopic::new("t", NoKey, Nullable(StringCodec));
+        let tombstone = nullable.record((), None).unwrap();
+        assert_eq!(tombstone.value_bytes(), None);
+    }
+}
