@@ -11,6 +11,9 @@
 //!   group rebalances through a [`RebalanceListener`]; commits, stored
 //!   offsets, seek, pause and resume, watermarks; a bounded `close`.
 //! - [`ClientConfig`]: any librdkafka property, validated as it is set.
+//! - [`TypedTopic`]: typed keys and values through a [`Codec`] (JSON, UTF-8,
+//!   Java-compatible numbers, bytes); undecodable messages handed back whole
+//!   and forwarded by a [`DeadLetter`].
 //! - [`MockCluster`]: librdkafka's in-process broker for tests and examples.
 //! - [`Error`] and [`ErrorCode`]: every librdkafka error code.
 //!
@@ -51,6 +54,7 @@ mod native;
 mod oauth;
 mod producer;
 pub mod statistics;
+mod typed;
 
 pub use admin::{AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType};
 pub use admin::{AdminClient, AdminFuture, AdminOptions, EntityResult, NewTopic, PartitionResult};
@@ -82,6 +86,11 @@ pub use producer::{
     Record, RecordMetadata, SendFuture, Timestamp, Topic,
 };
 pub use statistics::Statistics;
+pub use typed::{
+    BytesCodec, Codec, CodecError, DeadLetter, DecodeError, F64Codec, I32Codec, I64Codec,
+    JsonCodec, NoKey, Nullable, StringCodec, TypedItem, TypedIter, TypedMessage, TypedStream,
+    TypedTopic, DLQ_ERROR_HEADER, DLQ_OFFSET_HEADER, DLQ_PARTITION_HEADER, DLQ_TOPIC_HEADER,
+};
 
 /// The version of the librdkafka linked into this build.
 pub fn librdkafka_version() -> String {

@@ -275,6 +275,33 @@ pub enum Error {
     /// The client was closed; no more operations are accepted.
     #[error("the {0} is closed")]
     Closed(&'static str),
+    /// A [`Codec`](crate::Codec) could not encode a record's key or value
+    /// (before anything was sent), or decode a message's.
+    #[error("{what} failed for topic {topic}{}: {reason}", at(*.partition, *.offset))]
+    Codec {
+        /// What failed, such as `"encoding the key"` or `"decoding the value"`.
+        what: &'static str,
+        /// The topic of the record or message.
+        topic: String,
+        /// The message's partition (`None` for a record not sent yet).
+        partition: Option<i32>,
+        /// The message's offset (`None` for a record not sent yet).
+        offset: Option<i64>,
+        /// The codec's reason.
+        reason: String,
+    },
+}
+
+/// " partition P offset O" for the codec error's message, as far as known.
+fn at(partition: Option<i32>, offset: Option<i64>) -> String {
+    let mut s = String::new();
+    if let Some(p) = partition {
+        s.push_str(&format!(" partition {p}"));
+    }
+    if let Some(o) = offset {
+        s.push_str(&format!(" offset {o}"));
+    }
+    s
 }
 
 impl Error {
