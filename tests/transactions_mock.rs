@@ -48,7 +48,7 @@ fn mock_txn_send_offsets_commits_nothing_before_the_commit() {
     let target = cluster();
     let input = target.topic("txn-in", 1);
     let output = target.topic("txn-out", 1);
-    let [pending, after_abort, _] =
+    let ([pending, after_abort, _], _) =
         txn_scenarios::offsets_with_transaction(&target, &input, &output);
     assert_eq!(pending, Offset::Invalid, "not committed before the commit");
     assert_eq!(after_abort, Offset::Invalid, "an abort commits no offsets");

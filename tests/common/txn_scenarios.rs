@@ -123,8 +123,12 @@ pub fn commit_then_abort(
 
 /// The group's committed offset for `input` partition 0: after
 /// `send_offsets_to_transaction` (before the commit), after an abort, and
-/// after a commit of offset 3.
-pub fn offsets_with_transaction(target: &Target, input: &str, output: &str) -> [Offset; 3] {
+/// after a commit of offset 3; and the group's name.
+pub fn offsets_with_transaction(
+    target: &Target,
+    input: &str,
+    output: &str,
+) -> ([Offset; 3], String) {
     let group = unique("txn-group");
     let mut config = target.config();
     config
@@ -135,6 +139,19 @@ pub fn offsets_with_transaction(target: &Target, input: &str, output: &str) -> [
     consumer
         .assign(&[(input, 0, Offset::Beginning)])
         .expect("assign");
+    // A read_committed consumer (the default) asks for stable offsets
+    // (KIP-447): while a transaction holds offsets of the group, the broker
+    // answers UNSTABLE_OFFSET_COMMIT and librdkafka retries until its
+    // timeout. A read_uncommitted one gets the last committed offset at
+    // once, so it looks at the group while the transaction is open.
+    let peeker = {
+        let mut c = target.config();
+        c.group_id(&group)
+            .and_then(|c| c.enable_auto_commit(false))
+            .and_then(|c| c.set("isolation.level", "read_uncommitted"))
+            .expect("consumer config");
+        Consumer::new(&c).expect("consumer")
+    };
     let committed = |consumer: &Consumer| {
         consumer
             .committed(&[(input, 0)], TIMEOUT)
@@ -150,7 +167,7 @@ pub fn offsets_with_transaction(target: &Target, input: &str, output: &str) -> [
     producer
         .send_offsets_to_transaction(&[(input, 0, Offset::At(3))], &meta, TIMEOUT)
         .expect("send offsets");
-    let pending = committed(&consumer);
+    let pending = committed(&peeker);
     producer.abort_transaction(TIMEOUT).expect("abort");
     let after_abort = committed(&consumer);
 
@@ -163,7 +180,7 @@ pub fn offsets_with_transaction(target: &Target, input: &str, output: &str) -> [
     ))
     .expect("send offsets (async)");
     producer.commit_transaction(TIMEOUT).expect("commit");
-    [pending, after_abort, committed(&consumer)]
+    ([pending, after_abort, committed(&consumer)], group)
 }
 
 /// A second producer with the same `transactional.id` fences the first:
