@@ -249,3 +249,80 @@ fn mock_txn_async_forms_do_not_block_the_executor() {
     assert_eq!(seen.len(), 50);
     assert!(seen.iter().all(|v| v.starts_with("0-")), "{seen:?}");
 }
+
+/// A commit that times out is retriable, and calling it again completes the
+/// same transaction (librdkafka resumes the commit).
+#[test]
+fn mock_txn_commit_timeout_is_retriable() {
+    let target = cluster();
+    let topic = target.topic("txn-timeout", 1);
+    let producer = txn_producer(&target, &unique("txn-timeout"));
+    producer.begin_transaction().expect("begin");
+    let delivery = producer
+        .send_blocking(Record::to(topic.as_str()).value(b"v".to_vec()), TIMEOUT)
+        .expect("send");
+    futures::executor::block_on(delivery).expect("delivered");
+    let Target::Mock(mock) = &target else {
+        unreachable!("a mock target")
+    };
+    for broker in 1..=3 {
+        mock.set_rtt(broker, Duration::from_secs(3)).expect("rtt");
+    }
+    let started = Instant::now();
+    let err = producer
+        .commit_transaction(Duration::from_millis(500))
+        .expect_err("the commit cannot finish within 500 ms");
+    eprintln!("commit with a short timeout: {err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.code(), Some(ErrorCode::TimedOut), "{err}");
+    assert_eq!(err.txn_action(), TxnAction::Retry, "{err}");
+    for broker in 1..=3 {
+        mock.set_rtt(broker, Duration::ZERO).expect("rtt");
+    }
+    producer
+        .commit_transaction(TIMEOUT)
+        .expect("the retried commit");
+    // The transaction is done: a new one can begin.
+    producer
+        .begin_transaction()
+        .expect("begin after the commit");
+    producer.abort_transaction(TIMEOUT).expect("abort");
+}
+
+/// A record that fails in a transaction makes its commit an abortable
+/// error, and the abort clears it.
+#[test]
+fn mock_txn_failed_record_requires_abort() {
+    let target = cluster();
+    let topic = target.topic("txn-abortable", 1);
+    let producer = txn_producer(&target, &unique("txn-abortable"));
+    let Target::Mock(mock) = &target else {
+        unreachable!("a mock target")
+    };
+    producer.begin_transaction().expect("begin");
+    mock.push_request_errors(kafkit::ApiKey::PRODUCE, &[ErrorCode::MsgSizeTooLarge]);
+    let delivery = producer
+        .send_blocking(Record::to(topic.as_str()).value(b"v".to_vec()), TIMEOUT)
+        .expect("send");
+    let failed = futures::executor::block_on(delivery).expect_err("the broker refused it");
+    assert_eq!(failed.error.code(), Some(ErrorCode::MsgSizeTooLarge));
+    let err = producer
+        .commit_transaction(TIMEOUT)
+        .expect_err("a transaction with a failed record cannot commit");
+    eprintln!("commit after a failed record: {err}");
+    assert!(err.txn_requires_abort(), "{err}");
+    assert_eq!(err.txn_action(), TxnAction::Abort, "{err}");
+    producer.abort_transaction(TIMEOUT).expect("abort");
+    // The producer takes a new transaction. (Producing in it is not
+    // checked here: after the refused batch the mock cluster refuses the
+    // next one with OUT_OF_ORDER_SEQUENCE_NUMBER, an artefact of its
+    // sequence tracking.)
+    producer.begin_transaction().expect("begin again");
+    producer
+        .abort_transaction(TIMEOUT)
+        .expect("abort the empty transaction");
+}
