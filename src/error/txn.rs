@@ -29,7 +29,10 @@ pub enum TxnAction {
 impl KafkaError {
     /// What a transactional producer should do about this error: the
     /// fatal flag wins over txn_requires_abort, which wins over retriable.
-    /// Only librdkafka's flags count, not the error code.
+    /// Only librdkafka's flags count, not the error code. Meant for the
+    /// errors of the transactional calls: a record that failed inside a
+    /// transaction makes the transaction's commit fail with an abortable
+    /// error, whatever its own delivery error says.
     pub fn txn_action(&self) -> TxnAction {
         if self.fatal {
             TxnAction::Fatal
