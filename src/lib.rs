@@ -77,10 +77,12 @@ pub use consumer::{
 };
 #[doc(hidden)]
 pub use error::__librdkafka_error_table;
+pub use error::TxnAction;
 pub use error::{Error, ErrorCode, KafkaError};
 pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
 pub use mock::{ApiKey, MockCluster};
 pub use oauth::OAuthToken;
+pub use producer::TxnFuture;
 pub use producer::{
     DeliveryFuture, DeliveryResult, Header, Payload, ProduceError, Producer, ProducerBuilder,
     Record, RecordMetadata, SendFuture, Timestamp, Topic,

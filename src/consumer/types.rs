@@ -106,7 +106,6 @@ impl From<TplEntry> for PartitionOffset {
 /// The consumer group's state needed to commit offsets inside a producer's
 /// transaction. Get it from [`Consumer::group_metadata`].
 pub struct ConsumerGroupMetadata {
-    #[allow(dead_code)] // read by transactions
     pub(crate) native: NativeGroupMetadata,
 }
 

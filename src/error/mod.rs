@@ -4,6 +4,9 @@ use std::fmt;
 
 use crate::native::{self, RawError};
 
+mod txn;
+pub use txn::TxnAction;
+
 macro_rules! error_codes {
     ($( ($code:literal, $variant:ident, $name:literal, $desc:literal) ),* $(,)?) => {
         /// An error code from librdkafka or a Kafka broker.

@@ -29,7 +29,6 @@ unsafe impl Send for NativeGroupMetadata {}
 unsafe impl Sync for NativeGroupMetadata {}
 
 impl NativeGroupMetadata {
-    #[allow(dead_code)] // used by transactions
     pub(crate) fn as_ptr(&self) -> *const rd::rd_kafka_consumer_group_metadata_t {
         self.ptr.as_ptr()
     }

@@ -39,6 +39,7 @@ mod sys;
 mod topic;
 mod tpl;
 mod trampoline;
+mod txn;
 mod wake;
 
 pub(crate) use admin::AclSpec;

@@ -33,6 +33,7 @@ mod delivery;
 mod payload;
 mod record;
 mod topics;
+mod transactions;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -46,6 +47,7 @@ use std::time::{Duration, Instant};
 pub use delivery::DeliveryFuture;
 pub use payload::Payload;
 pub use record::{DeliveryResult, Header, ProduceError, Record, RecordMetadata, Timestamp, Topic};
+pub use transactions::TxnFuture;
 
 use crate::client::{guarded, ClientCore, Handlers};
 use crate::config::ClientConfig;

@@ -8,6 +8,7 @@ pub mod group_scenarios;
 pub mod partition_scenarios;
 pub mod producer_scenarios;
 pub mod tool;
+pub mod txn_scenarios;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
