@@ -46,6 +46,7 @@ mod client;
 mod config;
 mod consumer;
 mod error;
+mod exactly_once;
 mod metadata;
 mod mock;
 // The native layer is the one module exempt from the unsafe_code lint.
@@ -79,6 +80,7 @@ pub use consumer::{
 pub use error::__librdkafka_error_table;
 pub use error::TxnAction;
 pub use error::{Error, ErrorCode, KafkaError};
+pub use exactly_once::{BatchOutcome, ExactlyOnce};
 pub use metadata::{BrokerMetadata, Metadata, PartitionMetadata, TopicMetadata};
 pub use mock::{ApiKey, MockCluster};
 pub use oauth::OAuthToken;
