@@ -4,7 +4,7 @@
 use libc::{c_char, c_int};
 use rdkafka_sys::bindings as rd;
 
-use super::{borrowed_error, c_string, AdminOptions};
+use super::{borrowed_error, c_string, operations, opt_string, AdminOptions};
 use crate::native::client::NativeClient;
 use crate::native::convert::{buf_text, cstr_lossy};
 use crate::native::error::{code, RawError};
@@ -107,7 +107,7 @@ pub(super) unsafe fn node(node: *const rd::rd_kafka_Node_t) -> Option<NodeInfo> 
             id: rd::rd_kafka_Node_id(node),
             host: cstr_lossy(rd::rd_kafka_Node_host(node)),
             port: rd::rd_kafka_Node_port(node),
-            rack: (!rack.is_null()).then(|| cstr_lossy(rack)),
+            rack: opt_string(rack),
         })
     }
 }
@@ -124,18 +124,6 @@ unsafe fn nodes(list: *mut *const rd::rd_kafka_Node_t, cnt: usize) -> Vec<NodeIn
     let list = unsafe { std::slice::from_raw_parts(list, cnt) };
     // SAFETY: each is a valid node.
     list.iter().filter_map(|&n| unsafe { node(n) }).collect()
-}
-
-/// Copies an array of authorized operations; NULL (not asked for) is None.
-///
-/// # Safety
-/// `ops` must be NULL or `cnt` integers valid for the call.
-unsafe fn operations(ops: *const c_int, cnt: usize) -> Option<Vec<i32>> {
-    if ops.is_null() {
-        return None;
-    }
-    // SAFETY: `cnt` integers (caller's contract).
-    Some(unsafe { std::slice::from_raw_parts(ops, cnt) }.to_vec())
 }
 
 impl AdminOptions {

@@ -5,7 +5,7 @@ use rdkafka_sys::bindings as rd;
 
 use super::cluster::{node, NodeInfo};
 use super::topics::Requests;
-use super::{borrowed_error, c_string, AdminOptions};
+use super::{borrowed_error, c_string, operations, opt_string, AdminOptions};
 use crate::native::client::NativeClient;
 use crate::native::convert::cstr_lossy;
 use crate::native::error::{code, RawError};
@@ -113,15 +113,6 @@ pub(super) unsafe fn c_array<'a, T>(list: *const *const T, cnt: usize) -> &'a [*
     }
 }
 
-/// A C string that may be NULL.
-///
-/// # Safety
-/// As for `cstr_lossy`.
-unsafe fn opt_string(ptr: *const c_char) -> Option<String> {
-    // SAFETY: per the contract.
-    (!ptr.is_null()).then(|| unsafe { cstr_lossy(ptr) })
-}
-
 impl AdminOptions {
     /// Lists only groups in these states (integer codes).
     pub(crate) fn match_group_states(&self, states: &[i32]) -> Result<(), RawError> {
@@ -197,20 +188,12 @@ impl NativeClient {
         options: &AdminOptions,
         queue: &NativeQueue,
     ) -> Result<(), RawError> {
-        let mut requests = Requests {
-            items: Vec::with_capacity(groups.len()),
-            destroy: rd::rd_kafka_DeleteGroup_destroy,
-        };
-        for g in groups {
-            let name = c_string("group id", g)?;
-            // SAFETY: a valid string (copied); the result is an owned
-            // DeleteGroup.
-            let dg = unsafe { rd::rd_kafka_DeleteGroup_new(name.as_ptr()) };
-            if dg.is_null() {
-                return Err(RawError::from_code(code::INVALID_ARG));
-            }
-            requests.items.push(dg);
-        }
+        let mut requests = Requests::named(
+            "group id",
+            groups,
+            rd::rd_kafka_DeleteGroup_new,
+            rd::rd_kafka_DeleteGroup_destroy,
+        )?;
         // SAFETY: valid client, array of owned DeleteGroups, options and
         // queue; librdkafka copies the request.
         unsafe {
@@ -404,13 +387,7 @@ unsafe fn describe_group(g: *const rd::rd_kafka_ConsumerGroupDescription_t) -> G
             .collect();
         let mut nops = 0usize;
         let ops = rd_kafka_ConsumerGroupDescription_authorized_operations(g, &mut nops);
-        let authorized_operations = (!ops.is_null()).then(|| {
-            if nops == 0 {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts(ops, nops).to_vec()
-            }
-        });
+        let authorized_operations = operations(ops, nops);
         GroupInfo {
             id: cstr_lossy(rd::rd_kafka_ConsumerGroupDescription_group_id(g)),
             error: borrowed_error(rd::rd_kafka_ConsumerGroupDescription_error(g)),

@@ -272,3 +272,24 @@ pub(super) unsafe fn borrowed_error(error: *const rd::rd_kafka_error_t) -> Optio
         })
     }
 }
+
+/// Copies an array of authorized operations; NULL (not asked for) is None.
+///
+/// # Safety
+/// `ops` must be NULL or `cnt` integers valid for the call.
+pub(super) unsafe fn operations(ops: *const c_int, cnt: usize) -> Option<Vec<i32>> {
+    if ops.is_null() {
+        return None;
+    }
+    // SAFETY: `cnt` integers (caller's contract).
+    Some(unsafe { std::slice::from_raw_parts(ops, cnt) }.to_vec())
+}
+
+/// A C string that may be NULL.
+///
+/// # Safety
+/// As for `cstr_lossy`.
+pub(super) unsafe fn opt_string(ptr: *const c_char) -> Option<String> {
+    // SAFETY: per the contract.
+    (!ptr.is_null()).then(|| unsafe { cstr_lossy(ptr) })
+}

@@ -44,6 +44,36 @@ pub(super) struct Requests<T> {
     pub(super) destroy: unsafe extern "C" fn(*mut T),
 }
 
+impl<T> Requests<T> {
+    /// One request object per name, made by `new` (DeleteTopic,
+    /// DeleteGroup, ...); `what` names the names in errors.
+    pub(super) fn named(
+        what: &str,
+        names: &[&str],
+        new: unsafe extern "C" fn(*const c_char) -> *mut T,
+        destroy: unsafe extern "C" fn(*mut T),
+    ) -> Result<Self, RawError> {
+        let mut requests = Requests {
+            items: Vec::with_capacity(names.len()),
+            destroy,
+        };
+        for n in names {
+            let name = c_string(what, n)?;
+            // SAFETY: a valid string (copied); the result is NULL or an
+            // owned object, destroyed with `requests`.
+            let item = unsafe { new(name.as_ptr()) };
+            if item.is_null() {
+                return Err(RawError {
+                    message: format!("librdkafka refused the {what} {n:?}"),
+                    ..RawError::from_code(code::INVALID_ARG)
+                });
+            }
+            requests.items.push(item);
+        }
+        Ok(requests)
+    }
+}
+
 impl<T> Drop for Requests<T> {
     fn drop(&mut self) {
         for &p in &self.items {
@@ -161,20 +191,12 @@ impl NativeClient {
         options: &AdminOptions,
         queue: &NativeQueue,
     ) -> Result<(), RawError> {
-        let mut requests = Requests {
-            items: Vec::with_capacity(topics.len()),
-            destroy: rd::rd_kafka_DeleteTopic_destroy,
-        };
-        for t in topics {
-            let name = c_string("topic name", t)?;
-            // SAFETY: a valid string (copied); the result is an owned
-            // DeleteTopic.
-            let dt = unsafe { rd::rd_kafka_DeleteTopic_new(name.as_ptr()) };
-            if dt.is_null() {
-                return Err(RawError::from_code(code::INVALID_ARG));
-            }
-            requests.items.push(dt);
-        }
+        let mut requests = Requests::named(
+            "topic name",
+            topics,
+            rd::rd_kafka_DeleteTopic_new,
+            rd::rd_kafka_DeleteTopic_destroy,
+        )?;
         // SAFETY: as for create_topics.
         unsafe {
             rd::rd_kafka_DeleteTopics(
