@@ -40,8 +40,8 @@ fn producer_code_path_has_no_fixed_sleep() {
     for (file, text) in [
         ("producer/mod.rs", include_str!("../src/producer/mod.rs")),
         (
-            "producer/delivery.rs",
-            include_str!("../src/producer/delivery.rs"),
+            "producer/delivery/mod.rs",
+            include_str!("../src/producer/delivery/mod.rs"),
         ),
         ("client.rs", include_str!("../src/client.rs")),
     ] {

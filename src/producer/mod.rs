@@ -1,11 +1,11 @@
 //! The producer: [`Producer`], [`Record`], [`DeliveryFuture`].
 //!
 //! One record's path, in three files: [`Producer::send`] (here) takes a slot
-//! in the slab of records in flight (delivery.rs) and hands the record to
+//! in the slab of records in flight (delivery/mod.rs) and hands the record to
 //! librdkafka (`NativeClient::produce`, native/produce.rs) with the slot's
 //! index as its opaque value. Whoever serves the main queue next
 //! ([`Shared::serve`], here) claims the slot named by each delivery report
-//! and fills it in; the [`DeliveryFuture`] (delivery.rs) reads it, or the
+//! and fills it in; the [`DeliveryFuture`] (delivery/mod.rs) reads it, or the
 //! producer's delivery handler or the record's callback is called with it.
 //!
 //! Serving the main queue: whoever polls serves. One thread at a time holds
