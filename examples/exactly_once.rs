@@ -10,17 +10,36 @@
 //! cargo run --example exactly_once [COUNT]
 //! eval "$(scripts/kafka.sh start single)" && cargo run --example exactly_once 100000
 //! ```
+//!
+//! The processing instance alone, as it would run in a deployment (on the
+//! broker of `KAFKA_BOOTSTRAP_SERVERS`): it joins `GROUP`, processes until
+//! `TOTAL` input records are committed in the group, and exits. Kill it at
+//! any point and start it again with the same arguments: it goes on where
+//! the last committed transaction ended, and the output still has every
+//! input once.
+//!
+//! ```sh
+//! cargo run --example exactly_once -- process INPUT OUTPUT GROUP TRANSACTIONAL_ID TOTAL
+//! ```
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kafkit::{
-    AdminClient, AdminOptions, BatchOutcome, ClientConfig, Consumer, ExactlyOnce, MockCluster,
-    NewTopic, Offset, Producer, Record,
+    AdminClient, AdminOptions, BatchOutcome, ClientConfig, Consumer, Error, ExactlyOnce, Message,
+    MockCluster, NewTopic, Offset, Producer, Record,
 };
 
+/// The bound of every transactional call.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
 fn main() -> std::process::ExitCode {
-    match run() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("process") => process_command(&args[1..]),
+        _ => demo(args.first()),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -29,8 +48,102 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let count: usize = match std::env::args().nth(1) {
+/// The record made of one input: "n:n²".
+fn transform(m: &Message, output: &str) -> Result<Vec<Record>, Error> {
+    let n: u64 = m
+        .value_str()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::InvalidArgument(format!("not a number at offset {}", m.offset())))?;
+    Ok(vec![Record::to(output).value(format!("{n}:{}", n * n))])
+}
+
+/// One processing instance: a group consumer of `input` and a producer
+/// with `transactional_id`.
+fn instance(
+    config: &ClientConfig,
+    input: &str,
+    group: &str,
+    transactional_id: &str,
+) -> Result<ExactlyOnce, Error> {
+    let mut consumer_config = config.clone();
+    consumer_config
+        .group_id(group)?
+        .enable_auto_commit(false)?
+        .set("auto.offset.reset", "earliest")?
+        // A restarted instance joins while the group still counts the one
+        // it replaces: the shortest session a broker accepts lets the
+        // group drop the dead member sooner.
+        .set("session.timeout.ms", "6000")?;
+    let consumer = Consumer::new(&consumer_config)?;
+    consumer.subscribe(&[input])?;
+    let mut producer_config = config.clone();
+    producer_config.set("transactional.id", transactional_id)?;
+    // Initialising fences an older producer with the same transactional id
+    // and aborts the transaction it left open.
+    ExactlyOnce::new(consumer, Producer::new(&producer_config)?, TIMEOUT)
+}
+
+/// Inputs committed in the group so far: the sum of the group's committed
+/// offsets over the assigned partitions (a partition that an earlier
+/// instance finished has no position in this one, but has its offset).
+fn consumed(eos: &ExactlyOnce) -> Result<u64, Error> {
+    let assigned: Vec<(String, i32)> = eos
+        .consumer()
+        .assignment()?
+        .into_iter()
+        .map(|tp| (tp.topic, tp.partition))
+        .collect();
+    let partitions: Vec<(&str, i32)> = assigned.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+    let mut total = 0;
+    for p in eos.consumer().committed(&partitions, TIMEOUT)? {
+        if let Offset::At(n) = p.offset {
+            total += n.max(0) as u64;
+        }
+    }
+    Ok(total)
+}
+
+/// `process INPUT OUTPUT GROUP TRANSACTIONAL_ID TOTAL`.
+fn process_command(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let [input, output, group, transactional_id, total] = args else {
+        return Err("usage: exactly_once process INPUT OUTPUT GROUP TRANSACTIONAL_ID TOTAL".into());
+    };
+    let total: u64 = total
+        .parse()
+        .map_err(|_| format!("TOTAL must be a number, not {total:?}"))?;
+    let config = ClientConfig::from_env()?;
+    let eos = instance(&config, input, group, transactional_id)?;
+    let started = Instant::now();
+    let mut transactions = 0;
+    loop {
+        match eos.process(1000, Duration::from_millis(200), |m| transform(m, output))? {
+            BatchOutcome::Committed { inputs, .. } => {
+                transactions += 1;
+                println!("committed {inputs} inputs");
+            }
+            BatchOutcome::Aborted { inputs } => println!("aborted {inputs} inputs"),
+            _ => {
+                // Idle (no transaction open): all input is read when the
+                // committed offsets of a full assignment add up to the
+                // total.
+                if consumed(&eos)? >= total {
+                    break;
+                }
+            }
+        }
+    }
+    eos.consumer().close()?;
+    println!(
+        "done: {total} inputs committed in the group; this instance committed {transactions} \
+         transactions in {:.2?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// The whole demonstration: input, processing, check.
+fn demo(count: Option<&String>) -> Result<(), Box<dyn std::error::Error>> {
+    let count: usize = match count {
         Some(n) => n
             .parse()
             .map_err(|_| format!("COUNT must be a number, not {n:?}"))?,
@@ -65,37 +178,26 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             config
         }
     };
-    let timeout = Duration::from_secs(30);
 
     // The input: the numbers 0..count.
     let producer = Producer::new(&config)?;
     for n in 0..count {
-        drop(producer.send_blocking(Record::to(&input).value(n.to_string()), timeout)?);
+        drop(producer.send_blocking(Record::to(&input).value(n.to_string()), TIMEOUT)?);
     }
-    producer.flush(timeout)?;
+    producer.flush(TIMEOUT)?;
     println!("wrote {count} numbers to {input}");
 
     // The processing instance: a group consumer and a transactional producer.
-    let mut consumer_config = config.clone();
-    consumer_config
-        .group_id(&format!("eos-group-{stamp}"))?
-        .enable_auto_commit(false)?
-        .set("auto.offset.reset", "earliest")?;
-    let consumer = Consumer::new(&consumer_config)?;
-    consumer.subscribe(&[&input])?;
-    let mut producer_config = config.clone();
-    producer_config.set("transactional.id", format!("eos-example-{stamp}"))?;
-    let eos = ExactlyOnce::new(consumer, Producer::new(&producer_config)?, timeout)?;
+    let eos = instance(
+        &config,
+        &input,
+        &format!("eos-group-{stamp}"),
+        &format!("eos-example-{stamp}"),
+    )?;
     let started = Instant::now();
     let (mut done, mut transactions) = (0, 0);
     while done < count {
-        let outcome = eos.process(1000, Duration::from_millis(200), |m| {
-            let n: u64 = m.value_str().and_then(|v| v.parse().ok()).ok_or_else(|| {
-                kafkit::Error::InvalidArgument(format!("not a number at offset {}", m.offset()))
-            })?;
-            Ok(vec![Record::to(&output).value(format!("{n}:{}", n * n))])
-        })?;
-        match outcome {
+        match eos.process(1000, Duration::from_millis(200), |m| transform(m, &output))? {
             BatchOutcome::Committed { inputs, .. } => {
                 done += inputs;
                 transactions += 1;

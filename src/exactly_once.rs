@@ -2,12 +2,14 @@
 //! records made from it and the input's offsets go in one transaction.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::{Consumer, Error, Message, Offset, Producer, Record, TxnAction};
 
-/// How many times a retriable commit is tried before its error is returned.
-const COMMIT_ATTEMPTS: usize = 10;
+/// How many times a retriable commit or abort is tried before its error is
+/// returned.
+const ATTEMPTS: usize = 10;
 
 /// What [`ExactlyOnce::process`] did with one batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,11 @@ pub enum BatchOutcome {
 /// - an error of the transform also aborts and rewinds, and is returned;
 /// - a fatal error (this producer was fenced) is returned: make a new
 ///   producer.
+/// - when the abort itself fails (the transaction coordinator cannot be
+///   reached in time), the error is returned and the abort and the rewind
+///   are done again at the start of the next call, before anything is
+///   read: call [`process`](Self::process) again (after a pause) and
+///   nothing is skipped.
 ///
 /// The transaction is opened after the batch is read and closed before the
 /// next read, and rebalances happen only inside reads: no partition is
@@ -71,6 +78,17 @@ pub struct ExactlyOnce {
     consumer: Consumer,
     producer: Producer,
     timeout: Duration,
+    /// A batch whose abort did not finish, to be finished before the next
+    /// read.
+    unfinished: Mutex<Option<Unfinished>>,
+}
+
+/// What is left to do of a failed batch.
+struct Unfinished {
+    /// Whether its transaction was aborted already.
+    aborted: bool,
+    /// Each partition of the batch and the batch's first offset in it.
+    rewind: Vec<(String, i32, i64)>,
 }
 
 impl std::fmt::Debug for ExactlyOnce {
@@ -90,6 +108,7 @@ impl ExactlyOnce {
             consumer,
             producer,
             timeout,
+            unfinished: Mutex::new(None),
         })
     }
 
@@ -115,6 +134,7 @@ impl ExactlyOnce {
     where
         F: FnMut(&Message) -> Result<Vec<Record>, Error>,
     {
+        self.finish_abort()?;
         let batch = self.consumer.consume_batch(max, within)?;
         if batch.is_empty() {
             return Ok(BatchOutcome::Empty);
@@ -164,11 +184,15 @@ impl ExactlyOnce {
         if error.txn_action() == TxnAction::Fatal {
             return Err(error);
         }
-        self.producer.abort_transaction(self.timeout)?;
-        for ((topic, partition), (first, _)) in &spans {
-            self.consumer
-                .seek(topic, *partition, Offset::At(*first), self.timeout)?;
-        }
+        let rewind = spans
+            .into_iter()
+            .map(|((topic, partition), (first, _))| (topic, partition, first))
+            .collect();
+        *self.lock_unfinished() = Some(Unfinished {
+            aborted: false,
+            rewind,
+        });
+        self.finish_abort()?;
         match error.txn_action() {
             TxnAction::Abort => Ok(BatchOutcome::Aborted {
                 inputs: batch.len(),
@@ -177,12 +201,44 @@ impl ExactlyOnce {
         }
     }
 
+    fn lock_unfinished(&self) -> std::sync::MutexGuard<'_, Option<Unfinished>> {
+        self.unfinished
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Aborts the transaction of a failed batch and rewinds the consumer to
+    /// the batch's first offsets, if a batch failed; keeps it for the next
+    /// call when the abort or a seek fails.
+    fn finish_abort(&self) -> Result<(), Error> {
+        let mut unfinished = self.lock_unfinished();
+        let Some(left) = unfinished.as_mut() else {
+            return Ok(());
+        };
+        let mut attempt = 1;
+        while !left.aborted {
+            match self.producer.abort_transaction(self.timeout) {
+                Ok(()) => left.aborted = true,
+                Err(e) if e.txn_action() == TxnAction::Retry && attempt < ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for (topic, partition, first) in &left.rewind {
+            self.consumer
+                .seek(topic, *partition, Offset::At(*first), self.timeout)?;
+        }
+        *unfinished = None;
+        Ok(())
+    }
+
     /// Commits, calling again while librdkafka says the call may be retried.
     fn commit(&self) -> Result<(), Error> {
         let mut attempt = 1;
         loop {
             match self.producer.commit_transaction(self.timeout) {
-                Err(e) if e.txn_action() == TxnAction::Retry && attempt < COMMIT_ATTEMPTS => {
+                Err(e) if e.txn_action() == TxnAction::Retry && attempt < ATTEMPTS => {
                     attempt += 1;
                 }
                 other => return other,

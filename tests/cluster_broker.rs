@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use common::tool::{kafka_sh, ToolRun};
 use common::unique;
-use kafkit::{Acks, ClientConfig, Consumer, DeliveryFuture, Offset, OffsetReset, Producer, Record};
+use kafkit::{
+    Acks, BatchOutcome, ClientConfig, Consumer, DeliveryFuture, ExactlyOnce, Offset, OffsetReset,
+    Producer, Record,
+};
 
 /// The cluster's bootstrap servers, or None (after saying that the test was
 /// not run).
@@ -694,4 +697,243 @@ fn cluster_group_of_two_keeps_consuming_across_node_restart() {
             "member {i} read nothing produced after the restart (members: {after_restart:?})"
         );
     }
+}
+
+/// The transaction coordinator of `transactional_id`, from Kafka's
+/// `TransactionsCommand describe` (its first column is `CoordinatorId`).
+fn transaction_coordinator(servers: &str, transactional_id: &str) -> Option<u32> {
+    let run = kafka_sh(
+        &[
+            "run",
+            "org.apache.kafka.tools.TransactionsCommand",
+            "--bootstrap-server",
+            servers,
+            "describe",
+            "--transactional-id",
+            transactional_id,
+        ],
+        None,
+        Duration::from_secs(60),
+    );
+    let stdout = run.stdout_text();
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(transactional_id))?;
+    eprintln!("transaction state: {}", line.trim());
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// One exactly-once processing instance: the output value of input `n` is
+/// `n` again, so [`count_numbers`] can check the output.
+fn eos_instance(servers: &str, input: &str, group: &str, txn_id: &str) -> ExactlyOnce {
+    let mut consumer_config = ClientConfig::new();
+    consumer_config
+        .bootstrap_servers(servers)
+        .and_then(|c| c.group_id(group))
+        .and_then(|c| c.enable_auto_commit(false))
+        .and_then(|c| c.auto_offset_reset(OffsetReset::Earliest))
+        .and_then(|c| c.set("session.timeout.ms", "6000"))
+        .expect("consumer config");
+    let consumer = Consumer::new(&consumer_config).expect("consumer");
+    consumer.subscribe(&[input]).expect("subscribe");
+    let mut producer_config = ClientConfig::new();
+    producer_config
+        .bootstrap_servers(servers)
+        .and_then(|c| c.set("transactional.id", txn_id))
+        .expect("producer config");
+    let producer = Producer::new(&producer_config).expect("producer");
+    ExactlyOnce::new(consumer, producer, Duration::from_secs(30)).expect("init transactions")
+}
+
+/// The group's committed offsets over the instance's assignment, summed.
+fn eos_committed(eos: &ExactlyOnce) -> Result<u64, kafkit::Error> {
+    let assigned: Vec<(String, i32)> = eos
+        .consumer()
+        .assignment()?
+        .into_iter()
+        .map(|tp| (tp.topic, tp.partition))
+        .collect();
+    let partitions: Vec<(&str, i32)> = assigned.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+    let mut total = 0;
+    for p in eos
+        .consumer()
+        .committed(&partitions, Duration::from_secs(30))?
+    {
+        if let Offset::At(n) = p.offset {
+            total += n.max(0) as u64;
+        }
+    }
+    Ok(total)
+}
+
+/// The consume-transform-produce loop runs in transactions while the node
+/// that coordinates its transactions is killed with SIGKILL. The loop goes
+/// on through the errors the kill causes (a fatal one would need a new
+/// producer, and gets one), and at the end the `read_committed` output has
+/// every input exactly once.
+#[test]
+fn cluster_exactly_once_survives_transaction_coordinator_kill() {
+    let Some(servers) = cluster("cluster_exactly_once_survives_transaction_coordinator_kill")
+    else {
+        return;
+    };
+    let _exclusive = exclusive();
+    let started = Instant::now();
+    const TOTAL: usize = 40_000;
+    let input = unique("eos-kill-in");
+    let output = unique("eos-kill-out");
+    create_topic(&servers, &input, 3);
+    create_topic(&servers, &output, 1);
+    wait_fully_replicated(&servers, &input, 3);
+    wait_fully_replicated(&servers, &output, 1);
+
+    let mut config = ClientConfig::new();
+    config
+        .bootstrap_servers(&servers)
+        .and_then(|c| c.enable_idempotence(true))
+        .expect("producer config");
+    let producer = Producer::new(&config).expect("producer");
+    for n in 0..TOTAL {
+        drop(
+            producer
+                .send_blocking(
+                    Record::to(input.as_str()).value(n.to_string()),
+                    Duration::from_secs(30),
+                )
+                .expect("send"),
+        );
+    }
+    producer
+        .flush(Duration::from_secs(60))
+        .expect("flush the input");
+    drop(producer);
+
+    let group = unique("eos-kill-group");
+    let txn_id = unique("eos-kill-txn");
+    let committed = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let (servers, input, output, group, txn_id) = (
+            servers.clone(),
+            input.clone(),
+            output.clone(),
+            group.clone(),
+            txn_id.clone(),
+        );
+        let (committed, stop) = (committed.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut eos = eos_instance(&servers, &input, &group, &txn_id);
+            let (mut errors, mut rebuilt) = (Vec::new(), 0);
+            while !stop.load(Ordering::Relaxed) {
+                let outcome = eos.process(500, Duration::from_millis(200), |m| {
+                    Ok(vec![
+                        Record::to(output.as_str()).value(m.value().unwrap_or_default().to_vec())
+                    ])
+                });
+                match outcome {
+                    Ok(BatchOutcome::Committed { inputs, .. }) => {
+                        committed.fetch_add(inputs as u64, Ordering::Relaxed);
+                    }
+                    Ok(BatchOutcome::Empty) => {
+                        if eos_committed(&eos).is_ok_and(|c| c >= TOTAL as u64) {
+                            break;
+                        }
+                    }
+                    Ok(other) => eprintln!("batch: {other:?}"),
+                    Err(e) => {
+                        eprintln!("process: {e} ({:?})", e.txn_action());
+                        let fatal = e.txn_action() == kafkit::TxnAction::Fatal;
+                        errors.push(e.to_string());
+                        if fatal {
+                            // A fenced or broken producer: a new instance
+                            // with the same transactional id goes on.
+                            let _ = eos.consumer().close();
+                            drop(eos);
+                            eos = eos_instance(&servers, &input, &group, &txn_id);
+                            rebuilt += 1;
+                        } else {
+                            std::thread::sleep(Duration::from_millis(500));
+                        }
+                    }
+                }
+            }
+            let _ = eos.consumer().close();
+            (errors, rebuilt)
+        })
+    };
+
+    // Kill the coordinator once a quarter of the input is committed.
+    let wait_for = |n: u64, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while committed.load(Ordering::Relaxed) < n {
+            if Instant::now() >= deadline || worker.is_finished() {
+                stop.store(true, Ordering::Relaxed);
+                panic!(
+                    "{what}: only {} inputs committed",
+                    committed.load(Ordering::Relaxed)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for(TOTAL as u64 / 4, "before the kill");
+    let coordinator = transaction_coordinator(&servers, &txn_id)
+        .expect("the transaction coordinator of the running loop");
+    let mut node = NodeDown::new(coordinator);
+    let at_kill = committed.load(Ordering::Relaxed);
+    let run = NodeDown::take_down(coordinator, "kill-node");
+    assert!(
+        run.ok(),
+        "kill-node {coordinator} failed: {}",
+        run.describe()
+    );
+    // It goes on without the node.
+    wait_for(at_kill + 5_000, "after the kill");
+    let moved = transaction_coordinator(&servers, &txn_id);
+    eprintln!(
+        "coordinator {coordinator} killed at {at_kill} committed inputs; the coordinator is now {moved:?}"
+    );
+    let run = node.restart();
+    assert!(
+        run.ok(),
+        "start-node {coordinator} failed: {}",
+        run.describe()
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while !worker.is_finished() {
+        if Instant::now() >= deadline {
+            stop.store(true, Ordering::Relaxed);
+            panic!(
+                "the loop did not finish: {} committed",
+                committed.load(Ordering::Relaxed)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (errors, rebuilt) = worker.join().expect("the loop's thread");
+    eprintln!(
+        "the loop saw {} errors ({rebuilt} new producers): {errors:?}",
+        errors.len()
+    );
+    assert_ne!(
+        moved,
+        Some(coordinator),
+        "the coordinator moved to a live node"
+    );
+
+    let counts = count_numbers(&servers, &output, 1, TOTAL, Duration::from_secs(120));
+    let missing: Vec<usize> = (0..TOTAL).filter(|n| counts[*n] == 0).collect();
+    let repeated: Vec<usize> = (0..TOTAL).filter(|n| counts[*n] > 1).collect();
+    assert!(
+        missing.is_empty() && repeated.is_empty(),
+        "after killing coordinator {coordinator}: missing {}, more than once {}",
+        sample(&missing),
+        sample(&repeated)
+    );
+    eprintln!(
+        "cluster_exactly_once_survives_transaction_coordinator_kill: {TOTAL} inputs exactly once \
+         in the output in {:?}",
+        started.elapsed()
+    );
 }
