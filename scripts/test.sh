@@ -71,6 +71,30 @@ step "build tests" cargo test "${features[@]}" --no-run
 step "mock tier (cargo test)" env -u KAFKA_BOOTSTRAP_SERVERS -u KAFKA_SASL_BOOTSTRAP_SERVERS -u KAFKA_CLUSTER_BOOTSTRAP_SERVERS \
   -u KAFKA_SSL_BOOTSTRAP_SERVERS cargo test "${features[@]}"
 
+# The comparison harness on the mock cluster, kafkit and raw librdkafka
+# only (no broker, no Python, no Java): it must write a report with a row
+# per client, each with at least one good run, and a chart. A release
+# build (the figures are printed), without the TLS feature: no other step
+# builds in release, so that feature would only add a release OpenSSL.
+compare_quick() {
+  local out="$root/target/compare-quick"
+  rm -rf "$out"
+  env -u KAFKA_BOOTSTRAP_SERVERS cargo run --release -p kafkit-bench -- \
+    compare --quick --clients kafkit,raw --broker mock --out "$out"
+  local family
+  for family in kafkit raw; do
+    if ! grep -Eq "^\| $family .*\| [1-9][0-9]*/[0-9]+ \|\$" "$out/REPORT.md"; then
+      echo "compare: $out/REPORT.md has no row with a good run for $family" >&2
+      return 1
+    fi
+  done
+  if ! compgen -G "$out/*.svg" >/dev/null; then
+    echo "compare: no chart (.svg) in $out" >&2
+    return 1
+  fi
+}
+step "compare --quick (mock)" compare_quick
+
 # The delivery slots' state machine, model-checked by loom (every
 # interleaving of each test's threads). Its own target folder: the cfg
 # changes every crate's build.

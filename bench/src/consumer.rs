@@ -1444,7 +1444,7 @@ fn consumer_settings(
 }
 
 /// The kafkit variants.
-mod kafkit {
+pub(crate) mod kafkit {
     use futures::StreamExt;
     use kafkit::{ClientConfig, Consumer, Error, Offset};
 
@@ -1632,7 +1632,7 @@ mod kafkit {
 /// (`rd_kafka_poll_set_consumer`), and one thread loops on
 /// `rd_kafka_consumer_poll`, reading each message's fields in place and
 /// destroying it with `rd_kafka_message_destroy`.
-mod raw {
+pub(crate) mod raw {
     use std::ffi::CStr;
     use std::ptr::NonNull;
 
@@ -1649,9 +1649,9 @@ mod raw {
         // `rd_kafka_resp_err_t`, and a code that is not one of its variants
         // would be undefined behaviour.
         #[link_name = "rd_kafka_poll_set_consumer"]
-        fn poll_set_consumer(rk: *mut rd::rd_kafka_t) -> c_int;
+        pub(crate) fn poll_set_consumer(rk: *mut rd::rd_kafka_t) -> c_int;
         #[link_name = "rd_kafka_assign"]
-        fn assign(
+        pub(crate) fn assign(
             rk: *mut rd::rd_kafka_t,
             partitions: *const rd::rd_kafka_topic_partition_list_t,
         ) -> c_int;
@@ -1665,15 +1665,15 @@ mod raw {
     }
 
     /// `RD_KAFKA_OFFSET_BEGINNING`.
-    const OFFSET_BEGINNING: i64 = -2;
+    pub(crate) const OFFSET_BEGINNING: i64 = -2;
     /// `RD_KAFKA_PARTITION_UA`.
     const PARTITION_UA: i32 = -1;
 
     /// Owns an `rd_kafka_t` consumer.
-    struct Client(NonNull<rd::rd_kafka_t>);
+    pub(crate) struct Client(NonNull<rd::rd_kafka_t>);
 
     impl Client {
-        fn ptr(&self) -> *mut rd::rd_kafka_t {
+        pub(crate) fn ptr(&self) -> *mut rd::rd_kafka_t {
             self.0.as_ptr()
         }
 
@@ -1708,10 +1708,14 @@ mod raw {
     }
 
     /// Owns an `rd_kafka_topic_partition_list_t`.
-    struct List(NonNull<rd::rd_kafka_topic_partition_list_t>);
+    pub(crate) struct List(pub(crate) NonNull<rd::rd_kafka_topic_partition_list_t>);
 
     impl List {
-        fn new(topic: &CStr, partitions: &[i32], offset: Option<i64>) -> Result<Self, String> {
+        pub(crate) fn new(
+            topic: &CStr,
+            partitions: &[i32],
+            offset: Option<i64>,
+        ) -> Result<Self, String> {
             let size = c_int::try_from(partitions.len()).map_err(|_| "too many partitions")?;
             // SAFETY: no preconditions; the result is an owned list.
             let list = unsafe { rd::rd_kafka_topic_partition_list_new(size) };
@@ -1742,7 +1746,7 @@ mod raw {
         }
     }
 
-    fn check(op: &str, code: c_int) -> Result<(), String> {
+    pub(crate) fn check(op: &str, code: c_int) -> Result<(), String> {
         if code == 0 {
             Ok(())
         } else {
@@ -1752,7 +1756,7 @@ mod raw {
     }
 
     /// Creates a consumer from `settings`.
-    fn new_consumer(settings: &[(String, String)]) -> Result<Client, String> {
+    pub(crate) fn new_consumer(settings: &[(String, String)]) -> Result<Client, String> {
         new_raw_client(rd::rd_kafka_type_t::RD_KAFKA_CONSUMER, settings, 0).map(Client)
     }
 

@@ -10,7 +10,9 @@
 mod alloc;
 mod broker;
 mod common;
+mod compare;
 mod consumer;
+mod peers;
 mod producer;
 
 #[global_allocator]
@@ -24,13 +26,19 @@ subcommands:
               (kafkit-bench producer --help for its options)
   consumer    consumer throughput: kafkit's iterator, stream and batches against
               librdkafka used directly and, on a real broker, the confluent-kafka
-              crate's consumer (kafkit-bench consumer --help)";
+              crate's consumer (kafkit-bench consumer --help)
+  compare     kafkit against rdkafka, confluent-kafka (Rust and Python),
+              kafka-python, pykafka and the Java client, with a report and
+              charts (kafkit-bench compare --help)
+  peer        one client's run of one workload (started by compare)";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("producer") => producer::main(&args[1..]),
         Some("consumer") => consumer::main(&args[1..]),
+        Some("compare") => compare::main(&args[1..]),
+        Some("peer") => peers::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             0

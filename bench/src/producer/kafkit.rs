@@ -16,7 +16,7 @@ use super::{Meter, Outcome, Run, Tally};
 /// How long the end of a run may wait for outstanding deliveries.
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
 
-fn config(run: &Run<'_>) -> Result<ClientConfig, String> {
+pub(crate) fn config(run: &Run<'_>) -> Result<ClientConfig, String> {
     let mut config = ClientConfig::new();
     for (key, value) in run.settings {
         config
@@ -26,15 +26,53 @@ fn config(run: &Run<'_>) -> Result<ClientConfig, String> {
     Ok(config)
 }
 
+/// With `run.warm_up`, sends one record and waits for its delivery.
+pub(crate) fn warm_up(producer: &Producer, run: &Run<'_>) -> Result<(), String> {
+    if !run.warm_up {
+        return Ok(());
+    }
+    let record = Record::to(run.topic).value(Payload::from_static(run.template));
+    let mut delivery = producer
+        .send_blocking(record, DRAIN_LIMIT)
+        .map_err(|e| format!("warm-up record: {}", e.error))?;
+    match delivery.wait(DRAIN_LIMIT) {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(e)) => Err(format!("warm-up record: {}", e.error)),
+        None => Err(format!(
+            "warm-up record: not delivered within {DRAIN_LIMIT:?}"
+        )),
+    }
+}
+
 fn producer(run: &Run<'_>) -> Result<Producer, String> {
     Producer::new(&config(run)?).map_err(|e| format!("cannot create the producer: {e}"))
 }
 
-fn tally_result(tally: &mut Tally, result: DeliveryResult) {
+pub(crate) fn tally_result(tally: &mut Tally, result: DeliveryResult) {
     match result {
         Ok(_) => tally.delivered += 1,
         Err(e) => tally.fail(|| e.error.to_string()),
     }
+}
+
+/// Awaits every delivery left in `window` into `tally`, for at most
+/// [`DRAIN_LIMIT`].
+pub(crate) async fn drain_window(
+    window: &mut VecDeque<kafkit::DeliveryFuture>,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+        while let Some(delivery) = window.pop_front() {
+            tally_result(tally, delivery.await);
+        }
+    })
+    .await;
+    drained.map_err(|_| {
+        format!(
+            "at least {} deliveries still pending after waiting {DRAIN_LIMIT:?}",
+            window.len() + 1
+        )
+    })
 }
 
 /// `kafkit-send`: a current-thread tokio runtime; each record is built in the
@@ -53,6 +91,7 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
     let mut window = VecDeque::with_capacity(run.window + 1);
     let mut max_in_flight = 0;
 
+    warm_up(&producer, run)?;
     let meter = Meter::start();
     let tally = rt.block_on(async {
         let mut tally = Tally::default();
@@ -73,19 +112,8 @@ pub fn run_send(run: &Run<'_>) -> Result<Outcome, String> {
                 }
             }
         }
-        let drained = tokio::time::timeout(DRAIN_LIMIT, async {
-            while let Some(delivery) = window.pop_front() {
-                tally_result(&mut tally, delivery.await);
-            }
-        })
-        .await;
-        match drained {
-            Ok(()) => Ok(tally),
-            Err(_) => Err(format!(
-                "at least {} deliveries still pending after waiting {DRAIN_LIMIT:?}",
-                window.len() + 1
-            )),
-        }
+        drain_window(&mut window, &mut tally).await?;
+        Ok::<_, String>(tally)
     })?;
     let measured = meter.stop();
     drop(producer);
@@ -201,6 +229,9 @@ pub fn run_callback(run: &Run<'_>, handler: bool) -> Result<Outcome, String> {
     let mut waits = 0u64;
     let mut send_failed = Tally::default();
 
+    if !handler {
+        warm_up(&producer, run)?;
+    }
     let meter = Meter::start();
     let mut sent = 0u64;
     while sent < n {

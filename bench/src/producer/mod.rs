@@ -10,8 +10,10 @@
 //! [`kafkit::Payload`] (`Payload::from_static`: the same pointer, no
 //! allocation and no reference count), so both copy each payload once.
 
-mod kafkit;
-mod raw;
+pub(crate) mod kafkit;
+pub(crate) mod raw;
+mod txn;
+mod typed;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,8 +22,8 @@ use ::kafkit::{ErrorCode, MockCluster};
 
 use crate::alloc::Snapshot;
 use crate::common::{
-    best_median, create_topic_on_broker, load_average, parse_number, peak_rss_mib, reset_peak_rss,
-    shell_quote, thread_cpu_time,
+    best_median, create_topic_on_broker, delete_topic_on_broker, load_average, parse_number,
+    peak_rss_mib, reset_peak_rss, shell_quote, thread_cpu_time,
 };
 
 /// Settings applied identically to every variant; everything else is left at
@@ -44,10 +46,25 @@ enum Variant {
     KafkitSend,
     KafkitCallback,
     KafkitHandler,
+    /// `kafkit-send`'s loop in transactions of this many records.
+    KafkitTxn(usize),
+    KafkitTypedJson,
 }
 
 impl Variant {
-    const ALL: [Variant; 4] = [
+    const ALL: [Variant; 8] = [
+        Variant::Raw,
+        Variant::KafkitSend,
+        Variant::KafkitCallback,
+        Variant::KafkitHandler,
+        Variant::KafkitTxn(1_000),
+        Variant::KafkitTxn(10_000),
+        Variant::KafkitTxn(100_000),
+        Variant::KafkitTypedJson,
+    ];
+
+    /// What runs without `--variants`.
+    const DEFAULT: [Variant; 4] = [
         Variant::Raw,
         Variant::KafkitSend,
         Variant::KafkitCallback,
@@ -60,6 +77,11 @@ impl Variant {
             Variant::KafkitSend => "kafkit-send",
             Variant::KafkitCallback => "kafkit-callback",
             Variant::KafkitHandler => "kafkit-handler",
+            Variant::KafkitTxn(1_000) => "kafkit-txn-1k",
+            Variant::KafkitTxn(10_000) => "kafkit-txn-10k",
+            Variant::KafkitTxn(100_000) => "kafkit-txn-100k",
+            Variant::KafkitTxn(_) => "kafkit-txn",
+            Variant::KafkitTypedJson => "kafkit-typed-json",
         }
     }
 
@@ -79,6 +101,11 @@ pub struct Run<'a> {
     pub messages: usize,
     /// In-flight bound of the kafkit variants.
     pub window: usize,
+    /// Send one record and wait for its delivery before the clock starts
+    /// (`compare` does, for every client: an idempotent producer's first
+    /// delivery waits for its producer id, about 0.5 s here). Not for the
+    /// delivery-handler variant, whose handler would count it.
+    pub warm_up: bool,
 }
 
 /// Delivery outcomes of one run.
@@ -213,9 +240,15 @@ usage: kafkit-bench producer [options]
                       topics are created with scripts/kafka.sh topics when given)
   --rounds R          rounds; best and median are reported (default 3)
   --bootstrap H:P     use this broker instead of an embedded mock cluster
-                      (topics are then auto-created by the broker)
+                      (topics are then auto-created by the broker; each is deleted
+                      after its run)
   --variants LIST     comma-separated, from raw,kafkit-send,kafkit-callback,kafkit-handler
-                      (default all)
+                      (the default), and kafkit-txn-1k,kafkit-txn-10k,kafkit-txn-100k
+                      (kafkit-send's loop in transactions of 1000/10000/100000 records,
+                      a commit_transaction after each; commit latencies reported) and
+                      kafkit-typed-json (records from TypedTopic::json, a JSON value of
+                      --size bytes; serialization ns/record measured apart), each
+                      compared with kafkit-send when that runs too
   --window W          records in flight in the kafkit variants (default 50000)
   --set K=V           a librdkafka property for every variant, after the defaults
                       (repeatable), e.g. --set queue.buffering.max.kbytes=8000000
@@ -229,7 +262,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         partitions: 3,
         rounds: 3,
         bootstrap: None,
-        variants: Variant::ALL.to_vec(),
+        variants: Variant::DEFAULT.to_vec(),
         check_ratio: None,
         window: WINDOW,
         extra: Vec::new(),
@@ -273,7 +306,11 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
                 let mut variants = Vec::new();
                 for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     let v = Variant::parse(name).ok_or_else(|| {
-                        format!("--variants: unknown variant {name:?} (known: raw, kafkit-send, kafkit-callback, kafkit-handler)")
+                        let known: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+                        format!(
+                            "--variants: unknown variant {name:?} (known: {})",
+                            known.join(", ")
+                        )
                     })?;
                     if !variants.contains(&v) {
                         variants.push(v);
@@ -324,7 +361,16 @@ struct Summary {
     bytes_per_msg: Vec<f64>,
     /// Peak resident memory of the process during each round, MiB.
     rss_mib: Vec<f64>,
+    /// The variant's own figures from each successful round.
+    extras: Vec<Extra>,
     failures: Vec<String>,
+}
+
+/// Figures only some variants have.
+enum Extra {
+    None,
+    Txn(txn::Commits),
+    Typed(typed::Cost),
 }
 
 impl Summary {
@@ -338,6 +384,34 @@ impl Summary {
     fn mean(values: &[f64]) -> f64 {
         values.iter().sum::<f64>() / values.len().max(1) as f64
     }
+}
+
+/// `s`'s rate against `base`'s: of the best and the median rounds, and
+/// within each round where both succeeded.
+fn ratio_line(s: &Summary, base: &Summary) -> Option<String> {
+    let (best, median) = s.rates()?;
+    let (base_best, base_median) = base.rates()?;
+    let mut line = format!(
+        "{:.2}x (best), {:.2}x (median)",
+        best / base_best,
+        median / base_median
+    );
+    let paired: Vec<f64> = base
+        .by_round
+        .iter()
+        .zip(&s.by_round)
+        .filter_map(|(b, k)| Some((*k)? / (*b)?))
+        .collect();
+    if !paired.is_empty() {
+        let (max, median) = best_median(&paired);
+        let min = paired.iter().copied().fold(f64::INFINITY, f64::min);
+        let _ = write!(
+            line,
+            ", within each round median {median:.2}x, range {min:.2}x..{max:.2}x ({} rounds)",
+            paired.len()
+        );
+    }
+    Some(line)
 }
 
 fn mb_per_s(msgs_per_s: f64, size: usize) -> f64 {
@@ -447,6 +521,7 @@ pub fn main(args: &[String]) -> i32 {
             allocs_per_msg: Vec::new(),
             bytes_per_msg: Vec::new(),
             rss_mib: Vec::new(),
+            extras: Vec::new(),
             failures: Vec::new(),
         })
         .collect();
@@ -477,17 +552,27 @@ pub fn main(args: &[String]) -> i32 {
                     template,
                     messages: o.messages,
                     window: o.window,
+                    warm_up: false,
                 };
+                let plain = |out: Outcome| (out, Extra::None);
                 match variant {
-                    Variant::Raw => raw::run(&run),
-                    Variant::KafkitSend => kafkit::run_send(&run),
-                    Variant::KafkitCallback => kafkit::run_callback(&run, false),
-                    Variant::KafkitHandler => kafkit::run_callback(&run, true),
+                    Variant::Raw => raw::run(&run).map(plain),
+                    Variant::KafkitSend => kafkit::run_send(&run).map(plain),
+                    Variant::KafkitCallback => kafkit::run_callback(&run, false).map(plain),
+                    Variant::KafkitHandler => kafkit::run_callback(&run, true).map(plain),
+                    Variant::KafkitTxn(n) => txn::run(&run, n).map(|(o, c)| (o, Extra::Txn(c))),
+                    Variant::KafkitTypedJson => typed::run(&run).map(|(o, c)| (o, Extra::Typed(c))),
                 }
             })();
-            let label = format!("round {round}/{} {:<16}", o.rounds, variant.name());
+            let label = format!("round {round}/{} {:<17}", o.rounds, variant.name());
+            // A real broker keeps the topic: delete it (between runs, untimed).
+            if let Some(b) = &o.bootstrap {
+                if let Err(e) = delete_topic_on_broker(b, &topic) {
+                    println!("{label} warning: {e}");
+                }
+            }
             match result {
-                Ok(out) => {
+                Ok((out, extra)) => {
                     let m = &out.measured;
                     let secs = m.elapsed.as_secs_f64();
                     let rate = o.messages as f64 / secs;
@@ -516,6 +601,7 @@ pub fn main(args: &[String]) -> i32 {
                         summary.cpu_us_per_msg.push(cpu_us);
                         summary.allocs_per_msg.push(m.allocs.calls as f64 / n);
                         summary.bytes_per_msg.push(m.allocs.bytes as f64 / n);
+                        summary.extras.push(extra);
                     } else {
                         let why = format!(
                             "round {round}: delivered {} of {}, {} failed; first error: {}",
@@ -581,7 +667,7 @@ pub fn main(args: &[String]) -> i32 {
     );
     let _ = writeln!(
         out,
-        "{:<16} {:>12} {:>9} {:>13} {:>11} {:>11} {:>10} {:>11} {:>10}",
+        "{:<17} {:>12} {:>9} {:>13} {:>11} {:>11} {:>10} {:>11} {:>10}",
         "variant",
         "best msg/s",
         "best MB/s",
@@ -603,7 +689,7 @@ pub fn main(args: &[String]) -> i32 {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<16} {:>12.0} {:>9.1} {:>13.0} {:>11.1} {:>11} {:>10} {:>11.2} {:>10.2}",
+                    "{:<17} {:>12.0} {:>9.1} {:>13.0} {:>11.1} {:>11} {:>10} {:>11.2} {:>10.2}",
                     s.variant.name(),
                     best,
                     mb_per_s(best, o.size),
@@ -616,7 +702,7 @@ pub fn main(args: &[String]) -> i32 {
                 );
             }
             None => {
-                let _ = writeln!(out, "{:<16} no successful round", s.variant.name());
+                let _ = writeln!(out, "{:<17} no successful round", s.variant.name());
             }
         }
     }
@@ -660,6 +746,51 @@ pub fn main(args: &[String]) -> i32 {
                     }
                 }
             }
+        }
+    }
+    let send = summaries.iter().find(|s| s.variant == Variant::KafkitSend);
+    for s in &summaries {
+        let vs_send = match send.and_then(|base| ratio_line(s, base)) {
+            Some(r) => format!("rate / kafkit-send in the same run = {r}"),
+            None => {
+                "no successful kafkit-send rounds to compare with (add it to --variants)".into()
+            }
+        };
+        match s.variant {
+            Variant::KafkitTxn(_) => {
+                let commits: Vec<&txn::Commits> = s
+                    .extras
+                    .iter()
+                    .filter_map(|e| match e {
+                        Extra::Txn(c) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                if !commits.is_empty() {
+                    let _ = writeln!(out, "{}: {vs_send}", s.variant.name());
+                    let _ = writeln!(out, "  {}", txn::summary(&commits, o.window));
+                }
+            }
+            Variant::KafkitTypedJson => {
+                let costs: Vec<&typed::Cost> = s
+                    .extras
+                    .iter()
+                    .filter_map(|e| match e {
+                        Extra::Typed(c) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                if !costs.is_empty() {
+                    let median = |s: &Summary| s.rates().map(|r| r.1);
+                    let _ = writeln!(out, "{}: {vs_send}", s.variant.name());
+                    let _ = writeln!(
+                        out,
+                        "  {}",
+                        typed::summary(&costs, median(s), send.and_then(median))
+                    );
+                }
+            }
+            _ => {}
         }
     }
     for s in &summaries {

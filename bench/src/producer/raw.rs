@@ -22,18 +22,18 @@ extern "C" {
     /// `rd_kafka_resp_err_t`, and a code that is not one of its variants would
     /// be undefined behaviour.
     #[link_name = "rd_kafka_producev"]
-    fn producev(rk: *mut rd::rd_kafka_t, ...) -> c_int;
+    pub(crate) fn producev(rk: *mut rd::rd_kafka_t, ...) -> c_int;
 }
 
 /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
-const QUEUE_FULL: c_int = -184;
+pub(crate) const QUEUE_FULL: c_int = -184;
 /// How many delivery reports are read from an event at a time.
 const DR_BATCH: usize = 1024;
 /// How long to wait for the delivery reports after the last message.
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
 
 /// Owns an `rd_kafka_t`.
-struct Client(NonNull<rd::rd_kafka_t>);
+pub(crate) struct Client(pub(crate) NonNull<rd::rd_kafka_t>);
 
 impl Drop for Client {
     fn drop(&mut self) {
@@ -44,7 +44,7 @@ impl Drop for Client {
 }
 
 /// Owns an `rd_kafka_topic_t`.
-struct Topic(NonNull<rd::rd_kafka_topic_t>);
+pub(crate) struct Topic(pub(crate) NonNull<rd::rd_kafka_topic_t>);
 
 impl Drop for Topic {
     fn drop(&mut self) {
@@ -55,7 +55,7 @@ impl Drop for Topic {
 }
 
 /// Owns a reference to an `rd_kafka_queue_t`.
-struct Queue(NonNull<rd::rd_kafka_queue_t>);
+pub(crate) struct Queue(pub(crate) NonNull<rd::rd_kafka_queue_t>);
 
 impl Drop for Queue {
     fn drop(&mut self) {
@@ -65,7 +65,7 @@ impl Drop for Queue {
 }
 
 /// Creates the producer from `settings` with delivery reports as events.
-fn new_client(settings: &[(String, String)]) -> Result<Client, String> {
+pub(crate) fn new_client(settings: &[(String, String)]) -> Result<Client, String> {
     new_raw_client(
         rd::rd_kafka_type_t::RD_KAFKA_PRODUCER,
         settings,
@@ -76,7 +76,7 @@ fn new_client(settings: &[(String, String)]) -> Result<Client, String> {
 
 /// Waits up to `timeout` for one event on the main queue and, if it is a
 /// delivery report event, counts its messages.
-fn serve(
+pub(crate) fn serve(
     queue: &Queue,
     timeout_ms: c_int,
     buf: &mut [*const rd::rd_kafka_message_t],
@@ -112,6 +112,31 @@ fn serve(
     unsafe { rd::rd_kafka_event_destroy(ev) };
 }
 
+/// Produces one record with `payload` as its value (copied by librdkafka)
+/// and returns librdkafka's error code.
+#[inline]
+fn produce_copy(client: &Client, topic: &Topic, payload: &[u8]) -> c_int {
+    // SAFETY: the client and topic handles are valid. The variadic list
+    // follows rdkafka.h's RD_KAFKA_V_* macros: each vtype is promoted to an
+    // int, RKT takes the topic pointer, VALUE a pointer and a size_t,
+    // MSGFLAGS an int, and END closes the list. With RD_KAFKA_MSG_F_COPY
+    // librdkafka copies the payload during the call, so it only has to
+    // outlive the call.
+    unsafe {
+        producev(
+            client.0.as_ptr(),
+            rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT as c_int,
+            topic.0.as_ptr(),
+            rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE as c_int,
+            payload.as_ptr() as *mut c_void,
+            payload.len(),
+            rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_MSGFLAGS as c_int,
+            rd::RD_KAFKA_MSG_F_COPY as c_int,
+            rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END as c_int,
+        )
+    }
+}
+
 /// Runs the variant once.
 pub fn run(run: &Run<'_>) -> Result<Outcome, String> {
     let client = new_client(run.settings)?;
@@ -134,28 +159,32 @@ pub fn run(run: &Run<'_>) -> Result<Outcome, String> {
     let template = run.template;
     let n = run.messages as u64;
 
+    if run.warm_up {
+        // One record, delivered, before the clock starts; then a fresh tally.
+        let err = produce_copy(&client, &topic, template);
+        if err != 0 {
+            return Err(format!(
+                "raw: the warm-up record: {}",
+                kafkit::ErrorCode::from_raw(err)
+            ));
+        }
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        while tally.seen() < 1 {
+            if Instant::now() > deadline {
+                return Err("raw: the warm-up record was not delivered".into());
+            }
+            serve(&queue, 100, &mut buf, &mut tally);
+        }
+        if let Some(e) = tally.first_error.take() {
+            return Err(format!("raw: the warm-up record: {e}"));
+        }
+        tally = Tally::default();
+    }
+
     let meter = Meter::start();
     let mut produced = 0u64;
     while produced < n {
-        // SAFETY: the client and topic handles are valid. The variadic list
-        // follows rdkafka.h's RD_KAFKA_V_* macros: each vtype is promoted to
-        // an int, RKT takes the topic pointer, VALUE a pointer and a size_t,
-        // MSGFLAGS an int, and END closes the list. With RD_KAFKA_MSG_F_COPY
-        // librdkafka copies the payload during the call, so the template
-        // only has to outlive the call.
-        let err = unsafe {
-            producev(
-                client.0.as_ptr(),
-                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT as c_int,
-                topic.0.as_ptr(),
-                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE as c_int,
-                template.as_ptr() as *mut c_void,
-                template.len(),
-                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_MSGFLAGS as c_int,
-                rd::RD_KAFKA_MSG_F_COPY as c_int,
-                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END as c_int,
-            )
-        };
+        let err = produce_copy(&client, &topic, template);
         match err {
             0 => produced += 1,
             QUEUE_FULL => {
