@@ -55,6 +55,8 @@ mod native;
 mod oauth;
 mod producer;
 pub mod statistics;
+#[cfg(feature = "streams")]
+pub mod streams;
 mod typed;
 
 pub use admin::{AclBinding, AclBindingFilter, AclOperation, AclPermissionType, PatternType};

@@ -293,6 +293,11 @@ pub enum Error {
         /// The codec's reason.
         reason: String,
     },
+    /// A stream-processing [`App`](crate::streams::App) stopped: an agent
+    /// or timer panicked, a commit could not be made in time, or the app
+    /// could not keep its guarantee.
+    #[error("stream processing: {0}")]
+    Stream(String),
 }
 
 /// " partition P offset O" for the codec error's message, as far as known.

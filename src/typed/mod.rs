@@ -179,6 +179,12 @@ impl<K: 'static, V: 'static> TypedTopic<K, V> {
         Ok(record)
     }
 
+    /// The key and value codecs.
+    #[cfg_attr(not(feature = "streams"), allow(dead_code))]
+    pub(crate) fn codecs(&self) -> (Arc<dyn Codec<Item = K>>, Arc<dyn Codec<Item = V>>) {
+        (self.key.clone(), self.value.clone())
+    }
+
     /// Decodes a consumed message's key and value. On failure the message
     /// is handed back inside the error. The message's topic is not checked:
     /// the codecs decide.

@@ -1,0 +1,342 @@
+//! Tables: per-partition key-value state of an app, each change written to
+//! a compacted changelog topic and restored from it when the partition is
+//! assigned.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{lock, Core};
+use crate::{Codec, CodecError, Consumer, Error, Offset, Record, TypedTopic};
+
+/// A partition's state: encoded keys to encoded values, as the changelog
+/// holds them.
+pub(crate) type Store = HashMap<Vec<u8>, Vec<u8>>;
+
+/// What the app keeps of a declared table.
+pub(crate) struct TableShared {
+    pub(crate) name: String,
+    pub(crate) changelog: String,
+    pub(crate) source: String,
+    parts: Mutex<HashMap<i32, Arc<Mutex<Store>>>>,
+}
+
+impl TableShared {
+    pub(crate) fn new(name: &str, changelog: String, source: &str) -> Self {
+        TableShared {
+            name: name.to_string(),
+            changelog,
+            source: source.to_string(),
+            parts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Reads partition `partition` of the changelog from its beginning to
+    /// its end (`read_committed` for an exactly-once app) and makes it the
+    /// partition's state. Blocking. Returns how many records were applied.
+    pub(crate) fn restore(&self, core: &Core, partition: i32) -> Result<usize, Error> {
+        let mut config = core.config.clone();
+        config
+            .set("group.id", format!("{}-restore", core.id))?
+            .set("enable.auto.commit", "false")?
+            .set("enable.partition.eof", "false")?
+            .set(
+                "isolation.level",
+                if core.exactly_once() {
+                    "read_committed"
+                } else {
+                    "read_uncommitted"
+                },
+            )?;
+        let consumer = Consumer::new(&config)?;
+        let timeout = core.settings.txn_timeout;
+        let (_, high) = consumer.fetch_watermarks(&self.changelog, partition, timeout)?;
+        let mut store = Store::new();
+        let mut applied = 0;
+        if high > 0 {
+            consumer.assign(&[(self.changelog.as_str(), partition, Offset::Beginning)])?;
+            // An open transaction of a crashed worker holds read_committed
+            // readers back until it times out.
+            let deadline = Instant::now() + timeout + Duration::from_secs(60);
+            loop {
+                match consumer.poll(Duration::from_millis(100)) {
+                    Some(Ok(m)) => {
+                        applied += 1;
+                        let key = m.key().unwrap_or_default().to_vec();
+                        match m.value() {
+                            Some(value) => store.insert(key, value.to_vec()),
+                            None => store.remove(&key),
+                        };
+                        if m.offset() + 1 >= high {
+                            break;
+                        }
+                    }
+                    Some(Err(Error::PartitionEof { .. })) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => {
+                        let at = consumer.position(&[(self.changelog.as_str(), partition)])?;
+                        if at.first().and_then(|p| p.offset.value()) >= Some(high) {
+                            break;
+                        }
+                    }
+                }
+                if Instant::now() >= deadline {
+                    return Err(Error::Stream(format!(
+                        "restoring table {} partition {partition} from {} did not reach offset \
+                         {high} in {:?}",
+                        self.name,
+                        self.changelog,
+                        timeout + Duration::from_secs(60)
+                    )));
+                }
+            }
+        }
+        let _ = consumer.close();
+        lock(&self.parts).insert(partition, Arc::new(Mutex::new(store)));
+        Ok(applied)
+    }
+
+    /// The partition left this worker: its state goes with it.
+    pub(crate) fn drop_partition(&self, partition: i32) {
+        lock(&self.parts).remove(&partition);
+    }
+
+    fn store(&self, partition: i32) -> Option<Arc<Mutex<Store>>> {
+        lock(&self.parts).get(&partition).cloned()
+    }
+}
+
+/// A table of an [`App`](super::App): per-partition key-value state that
+/// an agent reads and updates through its partition's [`TablePartition`]
+/// ([`AgentStream::table`](super::AgentStream::table)). Every change is
+/// also written to the table's compacted changelog topic (in the app's
+/// transaction when it is exactly once); when a partition is assigned to a
+/// worker its state is restored from the changelog before the agent
+/// starts. Held in memory.
+pub struct Table<K, V> {
+    shared: Arc<TableShared>,
+    key: Arc<dyn Codec<Item = K>>,
+    value: Arc<dyn Codec<Item = V>>,
+    core: Arc<Core>,
+}
+
+impl<K, V> Clone for Table<K, V> {
+    fn clone(&self) -> Self {
+        Table {
+            shared: self.shared.clone(),
+            key: self.key.clone(),
+            value: self.value.clone(),
+            core: self.core.clone(),
+        }
+    }
+}
+
+impl<K, V> fmt::Debug for Table<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("name", &self.shared.name)
+            .field("changelog", &self.shared.changelog)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: 'static, V: 'static> Table<K, V> {
+    pub(crate) fn new(
+        shared: Arc<TableShared>,
+        codecs: &TypedTopic<K, V>,
+        core: Arc<Core>,
+    ) -> Self {
+        let (key, value) = codecs.codecs();
+        Table {
+            shared,
+            key,
+            value,
+            core,
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The changelog topic.
+    pub fn changelog(&self) -> &str {
+        &self.shared.changelog
+    }
+
+    /// The topic whose partitions the table's partitions follow.
+    pub fn source(&self) -> &str {
+        &self.shared.source
+    }
+
+    pub(crate) fn partition_for(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<TablePartition<K, V>, Error> {
+        if topic != self.shared.source {
+            return Err(Error::InvalidArgument(format!(
+                "table {} follows the partitions of {}, not of {topic}",
+                self.shared.name, self.shared.source
+            )));
+        }
+        let Some(store) = self.shared.store(partition) else {
+            return Err(Error::InvalidArgument(format!(
+                "table {} has no partition {partition} on this worker",
+                self.shared.name
+            )));
+        };
+        Ok(TablePartition {
+            table: self.clone(),
+            partition,
+            store,
+        })
+    }
+
+    /// Every entry of every partition this worker holds now, decoded (for
+    /// reports and tests; agents use their [`TablePartition`]).
+    pub fn entries(&self) -> Result<Vec<(K, V)>, Error> {
+        let stores: Vec<_> = lock(&self.shared.parts).values().cloned().collect();
+        let mut out = Vec::new();
+        for store in stores {
+            for (k, v) in lock(&store).iter() {
+                out.push((self.decode_key(k)?, self.decode_value(v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn codec_error(&self, what: &'static str, partition: i32, e: CodecError) -> Error {
+        Error::Codec {
+            what,
+            topic: self.shared.changelog.clone(),
+            partition: Some(partition),
+            offset: None,
+            reason: e.into_reason(),
+        }
+    }
+
+    fn decode_key(&self, bytes: &[u8]) -> Result<K, Error> {
+        self.key
+            .decode(Some(bytes))
+            .map_err(|e| self.codec_error("decoding a table key", -1, e))
+    }
+
+    fn decode_value(&self, bytes: &[u8]) -> Result<V, Error> {
+        self.value
+            .decode(Some(bytes))
+            .map_err(|e| self.codec_error("decoding a table value", -1, e))
+    }
+}
+
+/// One partition of a [`Table`], for the agent task of that partition.
+pub struct TablePartition<K, V> {
+    table: Table<K, V>,
+    partition: i32,
+    store: Arc<Mutex<Store>>,
+}
+
+impl<K, V> fmt::Debug for TablePartition<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TablePartition")
+            .field("table", &self.table.shared.name)
+            .field("partition", &self.partition)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: 'static, V: 'static> TablePartition<K, V> {
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    /// How many keys the partition holds.
+    pub fn len(&self) -> usize {
+        lock(&self.store).len()
+    }
+
+    /// Whether the partition holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn key_bytes(&self, key: &K) -> Result<Vec<u8>, Error> {
+        match self.table.key.encode(key) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Error::InvalidArgument(format!(
+                "table {} needs keys: its key codec encoded none",
+                self.table.shared.name
+            ))),
+            Err(e) => Err(self
+                .table
+                .codec_error("encoding a table key", self.partition, e)),
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &K) -> Result<Option<V>, Error> {
+        let k = self.key_bytes(key)?;
+        let bytes = lock(&self.store).get(&k).cloned();
+        bytes.map(|v| self.table.decode_value(&v)).transpose()
+    }
+
+    /// Sets `key` to `value` and writes the change to the changelog.
+    pub async fn insert(&self, key: &K, value: &V) -> Result<(), Error> {
+        let k = self.key_bytes(key)?;
+        let v = self.value_bytes(value)?;
+        self.write(k, Some(v)).await
+    }
+
+    /// Removes `key` (a tombstone in the changelog).
+    pub async fn remove(&self, key: &K) -> Result<(), Error> {
+        let k = self.key_bytes(key)?;
+        self.write(k, None).await
+    }
+
+    /// Sets `key` to what `f` makes of its current value, and returns the
+    /// new value.
+    pub async fn update(&self, key: &K, f: impl FnOnce(Option<V>) -> V) -> Result<V, Error> {
+        let k = self.key_bytes(key)?;
+        let old = lock(&self.store).get(&k).cloned();
+        let old = old.map(|v| self.table.decode_value(&v)).transpose()?;
+        let new = f(old);
+        let v = self.value_bytes(&new)?;
+        self.write(k, Some(v)).await?;
+        Ok(new)
+    }
+
+    fn value_bytes(&self, value: &V) -> Result<Vec<u8>, Error> {
+        match self.table.value.encode(value) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(Error::InvalidArgument(format!(
+                "table {}: use remove to delete a key (the value codec encoded a tombstone)",
+                self.table.shared.name
+            ))),
+            Err(e) => Err(self
+                .table
+                .codec_error("encoding a table value", self.partition, e)),
+        }
+    }
+
+    async fn write(&self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<(), Error> {
+        let mut record = Record::to(self.table.shared.changelog.as_str())
+            .key(key.clone())
+            .partition(self.partition);
+        {
+            let mut store = lock(&self.store);
+            match value {
+                Some(v) => {
+                    record = record.value(v.clone());
+                    store.insert(key, v);
+                }
+                None => {
+                    store.remove(&key);
+                }
+            }
+        }
+        self.table.core.send(record).await
+    }
+}
