@@ -21,7 +21,7 @@ pub use types::{
 use crate::client::{guarded, spawn_dispatcher, ClientCore, Dispatch, Handlers};
 use crate::config::ClientConfig;
 use crate::native::{
-    code, event_type, ClientKind, NativeEvent, NativeMessage, RawError, RebalanceCall,
+    code, event_type, ClientKind, NativeEvent, NativeMessage, NativeQueue, RawError, RebalanceCall,
     RebalanceHook, TopicPartitionList,
 };
 use crate::statistics::Statistics;
@@ -251,6 +251,15 @@ fn rebalance_hook(
             // is handed out from now on.
             consumer.leave_partitions(&pairs);
         }
+        // Partitions being assigned have their queues cut from the consumer
+        // queue before fetching starts: otherwise a fast first fetch could
+        // reach the consumer queue before a partition stream made in
+        // on_assigned splits the partition off (librdkafka keeps a forward
+        // the application set). The ones not split are joined back after.
+        let held = match (&consumer, call.is_assign()) {
+            (Some(consumer), true) => consumer.hold_partition_queues(&pairs),
+            _ => Vec::new(),
+        };
         if call.is_assign() {
             if let Err(e) = call.apply() {
                 tracing::warn!(
@@ -263,21 +272,23 @@ fn rebalance_hook(
                 consumer.inner.main.undrop(&pairs);
             }
         }
-        let (Some(consumer), Ok(mut listener)) = (consumer, listener.try_lock()) else {
+        let Some(consumer) = consumer else {
             return;
         };
-        let Some(listener) = listener.as_mut() else {
-            return;
-        };
-        guarded("rebalance listener", || {
-            if call.is_assign() {
-                listener.on_assigned(&consumer, &partitions);
-            } else if call.is_lost() {
-                listener.on_lost(&consumer, &partitions);
-            } else {
-                listener.on_revoked(&consumer, &partitions);
+        if let Ok(mut listener) = listener.try_lock() {
+            if let Some(listener) = listener.as_mut() {
+                guarded("rebalance listener", || {
+                    if call.is_assign() {
+                        listener.on_assigned(&consumer, &partitions);
+                    } else if call.is_lost() {
+                        listener.on_lost(&consumer, &partitions);
+                    } else {
+                        listener.on_revoked(&consumer, &partitions);
+                    }
+                });
             }
-        });
+        }
+        consumer.release_partition_queues(held);
         // Revocations are applied by the caller after this returns.
     })
 }
@@ -395,6 +406,14 @@ impl Consumer {
         let _refills = self.inner.main.exclusive();
         self.native().assign(Some(&list)).map_err(kafka("assign"))?;
         self.leave_all_partitions();
+        let explicit: Vec<(&str, i32, i64)> = partitions
+            .iter()
+            .filter_map(|(t, p, o)| match o {
+                Offset::At(at) if *at >= 0 => Some((*t, *p, *at)),
+                _ => None,
+            })
+            .collect();
+        self.inner.main.start_at(&explicit);
         Ok(())
     }
 
@@ -1014,6 +1033,37 @@ impl Consumer {
             .iter()
             .find_map(|r| r.position(topic, partition))
             .or_else(|| self.inner.main.position(topic, partition))
+    }
+
+    /// Cuts the queues of `partitions` from the consumer queue (see the
+    /// rebalance hook); returns them, to be joined back with
+    /// [`release_partition_queues`](Self::release_partition_queues).
+    fn hold_partition_queues(&self, partitions: &[(&str, i32)]) -> Vec<(String, i32, NativeQueue)> {
+        partitions
+            .iter()
+            .filter_map(|(t, p)| {
+                let queue = self.native().partition_queue(t, *p)?;
+                queue.forward_to(None);
+                Some((t.to_string(), *p, queue))
+            })
+            .collect()
+    }
+
+    /// Forwards the held queues that no partition stream took to the
+    /// consumer queue again (what they gathered meanwhile goes first).
+    fn release_partition_queues(&self, held: Vec<(String, i32, NativeQueue)>) {
+        if held.is_empty() {
+            return;
+        }
+        let split = lock(&self.inner.split);
+        for (topic, partition, queue) in held {
+            if !split
+                .iter()
+                .any(|s| s.partition == partition && s.topic == topic)
+            {
+                queue.forward_to(Some(self.inner.main.queue()));
+            }
+        }
     }
 
     /// Partitions left this consumer (revoked, lost, unassigned): nothing

@@ -662,6 +662,21 @@ impl Reader {
         }
     }
 
+    /// The application reads these partitions next from these offsets (an
+    /// assignment with explicit offsets): until their messages arrive,
+    /// librdkafka's position still tells where the old assignment was.
+    pub(super) fn start_at(&self, partitions: &[(&str, i32, i64)]) {
+        let mut s = lock(&self.state);
+        for (t, p, next) in partitions {
+            s.handed.retain(|h| !(h.partition == *p && h.topic == *t));
+            s.handed.push(Handed {
+                topic: t.to_string(),
+                partition: *p,
+                next: *next,
+            });
+        }
+    }
+
     /// Removes `partitions` from the drops the running refill applies (they
     /// were assigned again inside it).
     pub(super) fn undrop(&self, partitions: &[(&str, i32)]) {

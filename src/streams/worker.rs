@@ -27,6 +27,10 @@ use crate::{
     RebalanceListener, TopicPartition, TxnAction,
 };
 
+/// How long one wait for deliveries lasts before the commit checks whether
+/// it should give up.
+const FLUSH_SLICE: Duration = Duration::from_millis(100);
+
 /// How many times a retriable transaction commit is tried.
 const COMMIT_ATTEMPTS: usize = 5;
 
@@ -41,6 +45,7 @@ pub(crate) struct RunState {
     parts: Mutex<PartMap>,
     leader: AtomicBool,
     fault: Mutex<Option<Error>>,
+    stopped_at: Mutex<Option<Instant>>,
 }
 
 impl Default for RunState {
@@ -53,13 +58,22 @@ impl Default for RunState {
             parts: Mutex::new(HashMap::new()),
             leader: AtomicBool::new(false),
             fault: Mutex::new(None),
+            stopped_at: Mutex::new(None),
         }
     }
 }
 
 impl RunState {
     pub(crate) fn stop(&self) {
+        lock(&self.stopped_at).get_or_insert_with(Instant::now);
         self.stop.send_replace(true);
+    }
+
+    /// When the whole shutdown should be over: the last commit and the
+    /// leave may each take `bound`.
+    fn shutdown_deadline(&self, bound: Duration) -> Instant {
+        let stopped = lock(&self.stopped_at).unwrap_or_else(Instant::now);
+        (stopped + 2 * bound).max(Instant::now() + Duration::from_millis(100))
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
@@ -222,7 +236,8 @@ pub(crate) async fn run(app: App, stop: impl Future<Output = ()> + Send) -> Resu
             check_task(&core, &labels, joined);
         }
     };
-    if tokio::time::timeout(core.settings.shutdown_timeout, finish)
+    let deadline = core.state.shutdown_deadline(core.settings.shutdown_timeout);
+    if tokio::time::timeout_at(deadline.into(), finish)
         .await
         .is_err()
     {
@@ -230,7 +245,11 @@ pub(crate) async fn run(app: App, stop: impl Future<Output = ()> + Send) -> Resu
         tasks.abort_all();
     }
     let producer = core.producer.clone();
-    let flushed = spawn_blocking(move || producer.flush(timeout)).await?;
+    let remaining = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(100))
+        .min(timeout);
+    let flushed = spawn_blocking(move || producer.flush(remaining)).await?;
     let fault = lock(&core.state.fault).take();
     match fault {
         Some(e) => Err(e),
@@ -328,6 +347,11 @@ fn consumer_config(core: &Core) -> Result<ClientConfig, Error> {
     if core.exactly_once() {
         config.set("isolation.level", "read_committed")?;
     }
+    if core.config.get("kafkit.close.timeout.ms").is_none() {
+        // Leaving the group is the last step of a bounded shutdown.
+        let millis = core.settings.shutdown_timeout.as_millis().max(1);
+        config.set("kafkit.close.timeout.ms", millis.to_string())?;
+    }
     Ok(config)
 }
 
@@ -386,22 +410,33 @@ fn ensure_changelogs(core: &Core, tables: &[Arc<TableShared>]) -> Result<(), Err
 fn consume(core: &Arc<Core>, consumer: &Consumer, runtime: &Handle) {
     let interval = core.settings.commit_interval;
     let mut last = Instant::now();
+    let mut strays = HashSet::new();
     while !core.state.is_stopping() {
         match consumer.poll(Duration::from_millis(50)) {
-            Some(Ok(m)) => tracing::warn!(
-                "{} [{}] offset {} arrived outside the partition streams; it is read again \
-                 after a restart",
-                m.topic(),
-                m.partition(),
-                m.offset()
-            ),
+            // A partition whose agent returned early comes back to the
+            // consumer's queue: its events are not processed (nor
+            // committed) until the app starts again.
+            Some(Ok(m)) if strays.insert((m.topic().to_string(), m.partition())) => {
+                tracing::warn!(
+                    "{} [{}] from offset {} has no agent task (did it return?): its \
+                     events wait for a restart",
+                    m.topic(),
+                    m.partition(),
+                    m.offset()
+                );
+            }
+            Some(Ok(_)) => {}
             Some(Err(e)) if e.is_fatal() => core.state.fault(e),
             Some(Err(e)) => tracing::warn!("consumer: {e}"),
             None => {}
         }
         if last.elapsed() >= interval {
             last = Instant::now();
-            if let Err(e) = commit_between_events(core, consumer, runtime, interval * 10) {
+            let bound = core
+                .settings
+                .txn_timeout
+                .min(core.settings.shutdown_timeout);
+            if let Err(e) = commit_between_events(core, consumer, runtime, bound) {
                 core.state.fault(e);
             }
         }
@@ -418,20 +453,22 @@ fn consume(core: &Arc<Core>, consumer: &Consumer, runtime: &Handle) {
 /// Takes the commit gate (exactly once: waits for every agent to be
 /// between events) and commits. After a fault an exactly-once app aborts
 /// instead: the failed event's outputs may be in the transaction.
+/// Every step is bounded by `bound` in all.
 fn commit_between_events(
     core: &Core,
     consumer: &Consumer,
     runtime: &Handle,
     bound: Duration,
 ) -> Result<(), Error> {
+    let deadline = Instant::now() + bound;
     if !core.exactly_once() {
-        return commit(core, consumer);
+        return commit(core, consumer, runtime, deadline);
     }
     let gate = take_gate(core, runtime, bound);
     if gate.is_none() || core.state.has_fault() {
         return abort(core);
     }
-    commit(core, consumer)
+    commit(core, consumer, runtime, deadline)
 }
 
 fn take_gate(core: &Core, runtime: &Handle, bound: Duration) -> Option<OwnedRwLockWriteGuard<()>> {
@@ -471,13 +508,18 @@ fn snapshot(core: &Core) -> Vec<(Arc<PartState>, i64)> {
 /// Commits what the agents acknowledged. At least once: after every record
 /// sent so far is delivered. Exactly once (the gate held): the open
 /// transaction with the offsets, then a new one.
-fn commit(core: &Core, consumer: &Consumer) -> Result<(), Error> {
+fn commit(
+    core: &Core,
+    consumer: &Consumer,
+    runtime: &Handle,
+    deadline: Instant,
+) -> Result<(), Error> {
     let offsets = snapshot(core);
     let list: Vec<(&str, i32, Offset)> = offsets
         .iter()
         .map(|(p, o)| (p.topic.as_str(), p.partition, Offset::At(*o)))
         .collect();
-    let timeout = core.settings.txn_timeout;
+    let timeout = deadline.saturating_duration_since(Instant::now());
     if core.exactly_once() {
         let dirty = core.state.dirty.swap(false, Ordering::AcqRel);
         if list.is_empty() && !dirty {
@@ -509,11 +551,42 @@ fn commit(core: &Core, consumer: &Consumer) -> Result<(), Error> {
         if list.is_empty() {
             return Ok(());
         }
-        core.producer.flush(timeout)?;
+        // At least once, a commit that cannot be made in time is left to
+        // the next one: until then the events are only read again after a
+        // crash, never skipped.
+        let periodic = !core.state.is_stopping();
+        let in_time = |now: Instant| now < deadline && !(periodic && core.state.is_stopping());
+        while core.producer.flush(FLUSH_SLICE).is_err() {
+            if !in_time(Instant::now()) {
+                tracing::warn!("deliveries still pending: offsets not committed this time");
+                return Ok(());
+            }
+        }
         if let Some(e) = core.stats.first_failure() {
             return Err(e);
         }
-        consumer.commit_offsets(&list)?;
+        let commit = consumer.commit_offsets_async(&list);
+        let mut stop = core.state.stop_signal();
+        let waited = runtime.block_on(async move {
+            tokio::select! {
+                result = commit => Some(result),
+                _ = tokio::time::sleep_until(deadline.into()) => None,
+                _ = stop.wait_for(|s| *s), if periodic => None,
+            }
+        });
+        match waited {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                // A rebalance in progress, say: the next commit (or the
+                // new owner) starts from the last committed offsets.
+                tracing::warn!("offsets not committed this time: {e}");
+                return Ok(());
+            }
+            None => {
+                tracing::warn!("the offset commit did not finish in time; left to the next one");
+                return Ok(());
+            }
+        }
     }
     for (p, o) in &offsets {
         p.committed.fetch_max(*o, Ordering::AcqRel);
@@ -612,7 +685,8 @@ impl RebalanceListener for Listener {
             if self.core.exactly_once() && (gate.is_none() || self.core.state.has_fault()) {
                 abort(&self.core)
             } else {
-                commit(&self.core, consumer)
+                let deadline = Instant::now() + bound;
+                commit(&self.core, consumer, &self.runtime, deadline)
             };
         if let Err(e) = committed {
             self.core.state.fault(e);
