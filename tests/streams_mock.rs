@@ -32,7 +32,7 @@ async fn mock_streams_table_survives_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mock_streams_rebalance_moves_table_state() {
-    scenarios::rebalance_moves_table_state(&Target::mock(1)).await;
+    scenarios::rebalance_moves_table_state(&Target::mock(1), Guarantee::AtLeastOnce).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,4 +117,80 @@ fn mock_streams_bad_declarations_are_refused() {
         app.table("t1", "t", &codecs).is_err(),
         "two tables of one name"
     );
+}
+
+/// At least once, offsets are committed while the agent keeps sending:
+/// the commit waits for the records sent before its events were
+/// acknowledged, not for an empty queue (which never comes while events
+/// flow and deliveries take 200 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_streams_commits_while_events_flow() {
+    const N: usize = 20_000;
+    let target = Target::mock(2);
+    let Target::Mock(mock) = &target else {
+        unreachable!()
+    };
+    let input = target.topic("st-flow-in", 1);
+    let output = target.topic("st-flow-out", 1);
+    mock.set_partition_leader(&input, 0, 1).expect("leader");
+    mock.set_partition_leader(&output, 0, 2).expect("leader");
+    scenarios::send_values(&target, &input, (0..N).map(|i| i.to_string())).await;
+    mock.set_rtt(2, Duration::from_millis(200)).expect("rtt");
+    let id = unique("st-flow-app");
+    let mut app = App::builder(&id, &scenarios::app_config(&target))
+        .commit_interval(Duration::from_millis(100))
+        .build()
+        .expect("app");
+    let topic = TypedTopic::new(input.as_str(), NoKey, StringCodec);
+    let sink = app.sink(&TypedTopic::new(output.as_str(), NoKey, StringCodec));
+    // About 5 000 events a second: records to the output are always in
+    // flight while the input lasts.
+    app.agent("forward", &topic, move |mut stream| {
+        let sink = sink.clone();
+        async move {
+            let mut n = 0u64;
+            while let Some(event) = stream.next().await {
+                sink.send((), &event?.value).await?;
+                n += 1;
+                if n % 5 == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            Ok(())
+        }
+    })
+    .expect("agent");
+    let handle = app.handle();
+    let run = tokio::spawn(app.run_until(std::future::pending()));
+    scenarios::wait_for("2 000 events", Duration::from_secs(30), || {
+        handle.acknowledged() >= 2000
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let committed = committed_offset(&target, &id, &input);
+    let acknowledged = handle.acknowledged();
+    eprintln!("{acknowledged} acknowledged, committed offset {committed}");
+    assert!(
+        acknowledged < N as u64,
+        "the input ended early: nothing is proven"
+    );
+    assert!(
+        committed > 0,
+        "no offset committed while events flow ({acknowledged} acknowledged)"
+    );
+    handle.stop();
+    run.await.expect("join").expect("clean stop");
+}
+
+fn committed_offset(target: &Target, group: &str, topic: &str) -> i64 {
+    let mut config = target.config();
+    config
+        .group_id(group)
+        .and_then(|c| c.enable_auto_commit(false))
+        .expect("config");
+    let consumer = kafkit::Consumer::new(&config).expect("consumer");
+    let committed = consumer
+        .committed(&[(topic, 0)], Duration::from_secs(5))
+        .expect("committed");
+    committed[0].offset.value().unwrap_or(-1)
 }

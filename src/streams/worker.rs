@@ -46,6 +46,15 @@ pub(crate) struct RunState {
     leader: AtomicBool,
     fault: Mutex<Option<Error>>,
     stopped_at: Mutex<Option<Instant>>,
+    /// At least once: offsets taken for a commit whose records were not
+    /// all delivered yet by its deadline (see [`DeliveryStats`]).
+    prepared: Mutex<Option<Prepared>>,
+}
+
+/// Offsets to commit once every record of `epoch` is delivered.
+struct Prepared {
+    offsets: Vec<(Arc<PartState>, i64)>,
+    epoch: u64,
 }
 
 impl Default for RunState {
@@ -59,6 +68,7 @@ impl Default for RunState {
             leader: AtomicBool::new(false),
             fault: Mutex::new(None),
             stopped_at: Mutex::new(None),
+            prepared: Mutex::new(None),
         }
     }
 }
@@ -505,94 +515,143 @@ fn snapshot(core: &Core) -> Vec<(Arc<PartState>, i64)> {
         .collect()
 }
 
-/// Commits what the agents acknowledged. At least once: after every record
-/// sent so far is delivered. Exactly once (the gate held): the open
-/// transaction with the offsets, then a new one.
+/// Commits what the agents acknowledged. At least once: after the records
+/// sent before those events were acknowledged are delivered. Exactly once
+/// (the gate held): the open transaction with the offsets, then a new one.
 fn commit(
     core: &Core,
     consumer: &Consumer,
     runtime: &Handle,
     deadline: Instant,
 ) -> Result<(), Error> {
+    if !core.exactly_once() {
+        // An older round whose records were still in flight goes first;
+        // then one with what is acknowledged now.
+        let stale = lock(&core.state.prepared).is_some();
+        let done = commit_acknowledged(core, consumer, runtime, deadline)?;
+        if stale && done {
+            commit_acknowledged(core, consumer, runtime, deadline)?;
+        }
+        return Ok(());
+    }
     let offsets = snapshot(core);
     let list: Vec<(&str, i32, Offset)> = offsets
         .iter()
         .map(|(p, o)| (p.topic.as_str(), p.partition, Offset::At(*o)))
         .collect();
     let timeout = deadline.saturating_duration_since(Instant::now());
-    if core.exactly_once() {
-        let dirty = core.state.dirty.swap(false, Ordering::AcqRel);
-        if list.is_empty() && !dirty {
-            return Ok(());
-        }
-        if !list.is_empty() {
-            let group = consumer.group_metadata().ok_or_else(|| {
-                Error::Stream("the consumer has no group metadata to commit with".into())
-            })?;
-            if let Err(e) = core
-                .producer
-                .send_offsets_to_transaction(&list, &group, timeout)
-            {
-                return Err(abort_after(core, e));
-            }
-        }
-        let mut attempt = 1;
-        loop {
-            match core.producer.commit_transaction(timeout) {
-                Ok(()) => break,
-                Err(e) if e.txn_action() == TxnAction::Retry && attempt < COMMIT_ATTEMPTS => {
-                    attempt += 1;
-                }
-                Err(e) => return Err(abort_after(core, e)),
-            }
-        }
-        core.producer.begin_transaction()?;
-    } else {
-        if list.is_empty() {
-            return Ok(());
-        }
-        // At least once, a commit that cannot be made in time is left to
-        // the next one: until then the events are only read again after a
-        // crash, never skipped.
-        let periodic = !core.state.is_stopping();
-        let in_time = |now: Instant| now < deadline && !(periodic && core.state.is_stopping());
-        while core.producer.flush(FLUSH_SLICE).is_err() {
-            if !in_time(Instant::now()) {
-                tracing::warn!("deliveries still pending: offsets not committed this time");
-                return Ok(());
-            }
-        }
-        if let Some(e) = core.stats.first_failure() {
-            return Err(e);
-        }
-        let commit = consumer.commit_offsets_async(&list);
-        let mut stop = core.state.stop_signal();
-        let waited = runtime.block_on(async move {
-            tokio::select! {
-                result = commit => Some(result),
-                _ = tokio::time::sleep_until(deadline.into()) => None,
-                _ = stop.wait_for(|s| *s), if periodic => None,
-            }
-        });
-        match waited {
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                // A rebalance in progress, say: the next commit (or the
-                // new owner) starts from the last committed offsets.
-                tracing::warn!("offsets not committed this time: {e}");
-                return Ok(());
-            }
-            None => {
-                tracing::warn!("the offset commit did not finish in time; left to the next one");
-                return Ok(());
-            }
+    let dirty = core.state.dirty.swap(false, Ordering::AcqRel);
+    if list.is_empty() && !dirty {
+        return Ok(());
+    }
+    if !list.is_empty() {
+        let group = consumer.group_metadata().ok_or_else(|| {
+            Error::Stream("the consumer has no group metadata to commit with".into())
+        })?;
+        if let Err(e) = core
+            .producer
+            .send_offsets_to_transaction(&list, &group, timeout)
+        {
+            return Err(abort_after(core, e));
         }
     }
-    for (p, o) in &offsets {
+    let mut attempt = 1;
+    loop {
+        match core.producer.commit_transaction(timeout) {
+            Ok(()) => break,
+            Err(e) if e.txn_action() == TxnAction::Retry && attempt < COMMIT_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(e) => return Err(abort_after(core, e)),
+        }
+    }
+    core.producer.begin_transaction()?;
+    mark_committed(&offsets);
+    Ok(())
+}
+
+fn mark_committed(offsets: &[(Arc<PartState>, i64)]) {
+    for (p, o) in offsets {
         p.committed.fetch_max(*o, Ordering::AcqRel);
     }
     tracing::debug!("committed {} partition offsets", offsets.len());
-    Ok(())
+}
+
+/// At least once: commits the prepared offsets, or takes new ones, once
+/// their records are delivered. A commit that cannot be made in time is
+/// left to the next one: until then the events are only read again after
+/// a crash, never skipped. Returns whether it committed (or had nothing to
+/// commit).
+fn commit_acknowledged(
+    core: &Core,
+    consumer: &Consumer,
+    runtime: &Handle,
+    deadline: Instant,
+) -> Result<bool, Error> {
+    let mut prepared = lock(&core.state.prepared);
+    let round = match prepared.take() {
+        Some(round) => round,
+        None => {
+            let offsets = snapshot(core);
+            if offsets.is_empty() {
+                return Ok(true);
+            }
+            // Every record these events sent was counted before their
+            // acknowledgement, so before this switch.
+            let epoch = core.stats.next_epoch();
+            Prepared { offsets, epoch }
+        }
+    };
+    let periodic = !core.state.is_stopping();
+    // A periodic commit gives up at the stop, for the final one.
+    loop {
+        let slice = (Instant::now() + FLUSH_SLICE).min(deadline);
+        if core.stats.wait_drained(round.epoch, slice) {
+            break;
+        }
+        if Instant::now() >= deadline || (periodic && core.state.is_stopping()) {
+            tracing::debug!("deliveries still pending: offsets not committed this time");
+            *prepared = Some(round);
+            return Ok(false);
+        }
+    }
+    drop(prepared);
+    if let Some(e) = core.stats.first_failure() {
+        return Err(e);
+    }
+    if round.offsets.is_empty() {
+        return Ok(true);
+    }
+    let list: Vec<(&str, i32, Offset)> = round
+        .offsets
+        .iter()
+        .map(|(p, o)| (p.topic.as_str(), p.partition, Offset::At(*o)))
+        .collect();
+    let commit = consumer.commit_offsets_async(&list);
+    let mut stop = core.state.stop_signal();
+    let waited = runtime.block_on(async move {
+        tokio::select! {
+            result = commit => Some(result),
+            _ = tokio::time::sleep_until(deadline.into()) => None,
+            _ = stop.wait_for(|s| *s), if periodic => None,
+        }
+    });
+    match waited {
+        Some(Ok(_)) => {
+            mark_committed(&round.offsets);
+            Ok(true)
+        }
+        Some(Err(e)) => {
+            // A rebalance in progress, say: the next commit (or the new
+            // owner) starts from the last committed offsets.
+            tracing::warn!("offsets not committed this time: {e}");
+            Ok(false)
+        }
+        None => {
+            tracing::warn!("the offset commit did not finish in time; left to the next one");
+            Ok(false)
+        }
+    }
 }
 
 /// A transactional call failed: abort where that is what the error asks
@@ -625,6 +684,13 @@ impl Listener {
             .iter()
             .map(|tp| (tp.topic.clone(), tp.partition))
             .collect();
+        // A commit left pending must not write these partitions' offsets
+        // once another member owns them.
+        if let Some(round) = lock(&self.core.state.prepared).as_mut() {
+            round
+                .offsets
+                .retain(|(p, _)| !keys.contains(&(p.topic.clone(), p.partition)));
+        }
         let mut parts = lock(&self.core.state.parts);
         for key in &keys {
             if let Some(p) = parts.remove(key) {
@@ -668,7 +734,9 @@ impl RebalanceListener for Listener {
                 },
             });
         }
-        tracing::info!("assigned {}", names(partitions));
+        if !partitions.is_empty() {
+            tracing::info!("assigned {}", names(partitions));
+        }
     }
 
     fn on_revoked(&mut self, consumer: &Consumer, partitions: &[TopicPartition]) {

@@ -7,6 +7,7 @@ pub mod delivery_scenarios;
 pub mod group_scenarios;
 pub mod partition_scenarios;
 pub mod producer_scenarios;
+pub mod stream_crash;
 pub mod stream_scenarios;
 pub mod tool;
 pub mod txn_scenarios;
