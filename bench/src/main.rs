@@ -14,6 +14,7 @@ mod compare;
 mod consumer;
 mod peers;
 mod producer;
+mod streams;
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -30,6 +31,10 @@ subcommands:
   compare     kafkit against rdkafka, confluent-kafka (Rust and Python),
               kafka-python, pykafka and the Java client, with a report and
               charts (kafkit-bench compare --help)
+  streams     events/s of a consume-transform-produce pipeline on a real broker:
+              kafkit's stream-processing App (at least once, exactly once), a
+              hand-written kafkit loop and faust-streaming
+              (kafkit-bench streams --help)
   peer        one client's run of one workload (started by compare)";
 
 fn main() {
@@ -38,6 +43,7 @@ fn main() {
         Some("producer") => producer::main(&args[1..]),
         Some("consumer") => consumer::main(&args[1..]),
         Some("compare") => compare::main(&args[1..]),
+        Some("streams") => streams::main(&args[1..]),
         Some("peer") => peers::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
