@@ -99,3 +99,10 @@ fn broker_streams_exactly_once_word_count_killed_three_times() {
         stream_crash::exactly_once_word_count_killed(&target, test);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_streams_windowed_counts_expire_and_restore() {
+    if let Some(target) = broker("broker_streams_windowed_counts_expire_and_restore") {
+        common::stream_windows::windowed_counts(&target).await;
+    }
+}

@@ -194,3 +194,8 @@ fn committed_offset(target: &Target, group: &str, topic: &str) -> i64 {
         .expect("committed");
     committed[0].offset.value().unwrap_or(-1)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_streams_windowed_counts_expire_and_restore() {
+    common::stream_windows::windowed_counts(&Target::mock(1)).await;
+}

@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use tokio::sync::OwnedRwLockReadGuard;
 
-use super::{AgentFn, Core, PartState, Table, TablePartition};
+use super::{AgentFn, Core, PartState, Table, TablePartition, WindowedPartition, WindowedTable};
 use crate::{DeadLetter, DecodeError, Error, PartitionStream, Topic, TypedMessage, TypedTopic};
 
 /// One decoded input event: its key, its value and the consumed message
@@ -237,6 +237,15 @@ impl<K: 'static, V: 'static> AgentStream<K, V> {
         self.source.table(table)
     }
 
+    /// This partition's part of the windowed `table` (declared with this
+    /// stream's topic as its source), restored before the agent started.
+    pub fn windowed<K2: 'static, V2: 'static>(
+        &self,
+        table: &WindowedTable<K2, V2>,
+    ) -> Result<WindowedPartition<K2, V2>, Error> {
+        Ok(table.partition(self.source.table(&table.table)?))
+    }
+
     /// Batches of at most `max` events, each handed out once it is full or
     /// `within` after its first event arrived, whichever comes first
     /// (Faust's `stream.take(max, within)`). A batch is acknowledged when
@@ -355,6 +364,15 @@ impl<K: 'static, V: 'static> Batches<K, V> {
         table: &Table<K2, V2>,
     ) -> Result<TablePartition<K2, V2>, Error> {
         self.source.table(table)
+    }
+
+    /// This partition's part of the windowed `table`; see
+    /// [`AgentStream::windowed`].
+    pub fn windowed<K2: 'static, V2: 'static>(
+        &self,
+        table: &WindowedTable<K2, V2>,
+    ) -> Result<WindowedPartition<K2, V2>, Error> {
+        Ok(table.partition(self.source.table(&table.table)?))
     }
 
     /// Reads until the batch is full, `within` has passed since its first

@@ -16,6 +16,8 @@
 //!   Sending to another agent is sending to that agent's topic.
 //! - [`App::timer`] and [`App::crontab`]: periodic work, on every worker or
 //!   only on the group's leader ([`TimerOptions::on_leader`]).
+//! - [`WindowedTable`]: a table of values per key and tumbling or hopping
+//!   window of event time ([`Windows`]), windows removed once they expire.
 //! - [`Table`]: per-partition key-value state backed by a compacted
 //!   changelog topic and restored from it when a partition is assigned,
 //!   before the agent resumes.
@@ -69,6 +71,7 @@ mod agent;
 pub mod cli;
 mod table;
 mod timer;
+mod window;
 mod worker;
 
 use std::borrow::Borrow;
@@ -87,6 +90,7 @@ use crate::{ClientConfig, Error, ErrorCode, Producer, Record, TypedTopic};
 pub use agent::{AgentStream, Batches, Event};
 pub use table::{Table, TablePartition};
 pub use timer::{Cron, TimerOptions};
+pub use window::{Window, WindowedPartition, WindowedTable, Windows};
 
 /// What an app promises about each input event's effects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -392,6 +396,34 @@ impl App {
         ));
         self.tables.push(shared.clone());
         Ok(Table::new(shared, codecs, self.core.clone()))
+    }
+
+    /// Declares a windowed table: values per key and window of event time
+    /// (tumbling or hopping [`Windows`], removed once they expire), kept
+    /// like a [`table`](Self::table) (changelog `{app id}-{name}-changelog`,
+    /// partitions following `source`). Agents update it through
+    /// [`AgentStream::windowed`].
+    pub fn windowed_table<K, V>(
+        &mut self,
+        name: &str,
+        source: &str,
+        codecs: &TypedTopic<K, V>,
+        windows: Windows,
+    ) -> Result<WindowedTable<K, V>, Error>
+    where
+        K: 'static,
+        V: 'static,
+    {
+        windows.check()?;
+        let plain = self.table(name, source, codecs)?;
+        let (key, _) = codecs.codecs();
+        let table = Table::with_codecs(
+            plain.shared(),
+            Arc::new(window::WindowKeyCodec::new(key)),
+            plain.value_codec(),
+            self.core.clone(),
+        );
+        Ok(WindowedTable { table, windows })
     }
 
     /// Runs `body` every `interval` on this worker (the first time one

@@ -148,6 +148,15 @@ impl<K: 'static, V: 'static> Table<K, V> {
         core: Arc<Core>,
     ) -> Self {
         let (key, value) = codecs.codecs();
+        Table::with_codecs(shared, key, value, core)
+    }
+
+    pub(crate) fn with_codecs(
+        shared: Arc<TableShared>,
+        key: Arc<dyn Codec<Item = K>>,
+        value: Arc<dyn Codec<Item = V>>,
+        core: Arc<Core>,
+    ) -> Self {
         Table {
             shared,
             key,
@@ -156,9 +165,17 @@ impl<K: 'static, V: 'static> Table<K, V> {
         }
     }
 
+    pub(crate) fn value_codec(&self) -> Arc<dyn Codec<Item = V>> {
+        self.value.clone()
+    }
+
     /// The table's name.
     pub fn name(&self) -> &str {
         &self.shared.name
+    }
+
+    pub(crate) fn shared(&self) -> Arc<TableShared> {
+        self.shared.clone()
     }
 
     /// The changelog topic.
@@ -306,6 +323,16 @@ impl<K: 'static, V: 'static> TablePartition<K, V> {
         let v = self.value_bytes(&new)?;
         self.write(k, Some(v)).await?;
         Ok(new)
+    }
+
+    /// Every key's bytes, as the changelog holds them.
+    pub(crate) fn raw_keys(&self) -> Vec<Vec<u8>> {
+        lock(&self.store).keys().cloned().collect()
+    }
+
+    /// Removes the key of these bytes (a tombstone in the changelog).
+    pub(crate) async fn remove_raw(&self, key: Vec<u8>) -> Result<(), Error> {
+        self.write(key, None).await
     }
 
     fn value_bytes(&self, value: &V) -> Result<Vec<u8>, Error> {

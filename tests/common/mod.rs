@@ -9,6 +9,7 @@ pub mod partition_scenarios;
 pub mod producer_scenarios;
 pub mod stream_crash;
 pub mod stream_scenarios;
+pub mod stream_windows;
 pub mod tool;
 pub mod txn_scenarios;
 
