@@ -13,7 +13,7 @@ root=$(pwd)
 
 # One feature set for every step, so librdkafka is compiled once: the default
 # codecs plus TLS and SASL/SCRAM, which the broker tier tests.
-features=(--workspace --features kafkit/ssl)
+features=(--workspace --features kafkit/ssl,kafkit/disk-store)
 
 timings=()
 step() {

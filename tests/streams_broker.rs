@@ -106,3 +106,11 @@ async fn broker_streams_windowed_counts_expire_and_restore() {
         common::stream_windows::windowed_counts(&target).await;
     }
 }
+
+#[cfg(feature = "disk-store")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_streams_table_on_disk_survives_a_restart() {
+    if let Some(target) = broker("broker_streams_table_on_disk_survives_a_restart") {
+        common::stream_disk::table_on_disk_survives_a_restart(&target).await;
+    }
+}

@@ -199,3 +199,9 @@ fn committed_offset(target: &Target, group: &str, topic: &str) -> i64 {
 async fn mock_streams_windowed_counts_expire_and_restore() {
     common::stream_windows::windowed_counts(&Target::mock(1)).await;
 }
+
+#[cfg(feature = "disk-store")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_streams_table_on_disk_survives_a_restart() {
+    common::stream_disk::table_on_disk_survives_a_restart(&Target::mock(1)).await;
+}

@@ -4,7 +4,7 @@
 //!
 //! - [`App`]: an id (the consumer group and the prefix of transactional
 //!   ids), one consumer and one producer, built from a
-//!   [`ClientConfig`](crate::ClientConfig).
+//!   [`ClientConfig`].
 //! - [`App::agent`]: an async function over an [`AgentStream`] of one
 //!   topic's decoded events. The app runs it once per assigned partition
 //!   (per-partition order, partitions in parallel), starts it when the
@@ -69,6 +69,7 @@
 
 mod agent;
 pub mod cli;
+mod store;
 mod table;
 mod timer;
 mod window;
@@ -144,9 +145,23 @@ pub(crate) struct Settings {
     pub(crate) commit_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) txn_timeout: Duration,
+    #[cfg(feature = "disk-store")]
+    pub(crate) state_dir: Option<std::path::PathBuf>,
 }
 
 impl AppBuilder {
+    /// Keeps the tables' state on disk, in redb files under `dir` (one
+    /// folder per worker, one file per table partition), instead of in
+    /// memory: for state larger than memory. A partition's file is rebuilt
+    /// from its changelog when the partition is assigned and deleted when
+    /// it is revoked (the changelog stays the truth; the file is no
+    /// checkpoint).
+    #[cfg(feature = "disk-store")]
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.settings.state_dir = Some(dir.into());
+        self
+    }
+
     /// At least once (the default) or exactly once.
     pub fn guarantee(mut self, guarantee: Guarantee) -> Self {
         self.settings.guarantee = guarantee;
@@ -208,7 +223,13 @@ impl AppBuilder {
         let stats = Arc::new(DeliveryStats::default());
         let on_delivery = stats.clone();
         let producer = Producer::builder(&producer_config)
-            .on_delivery(move |result, epoch| {
+            .on_delivery(move |result, opaque| {
+                // Only the app's own records (see `DeliveryStats::sending`):
+                // one produced on `App::producer()` by other code is not
+                // the app's to count.
+                let Some(epoch) = DeliveryStats::epoch_of(opaque) else {
+                    return;
+                };
                 if let Err(e) = result {
                     on_delivery.failed(e.error);
                 }
@@ -258,6 +279,8 @@ impl App {
                 commit_interval: Duration::from_secs(1),
                 shutdown_timeout: Duration::from_secs(30),
                 txn_timeout: Duration::from_secs(30),
+                #[cfg(feature = "disk-store")]
+                state_dir: None,
             },
             instance: None,
         }
@@ -598,10 +621,18 @@ pub(crate) struct Core {
 impl Core {
     /// Enqueues `record` on the app's producer; a full queue is waited out.
     pub(crate) async fn send(&self, mut record: Record) -> Result<(), Error> {
-        let epoch = self.stats.sending();
+        // Uncounted again unless enqueued: also when this future is dropped
+        // while it waits for queue space.
+        let counted = Counted {
+            stats: &self.stats,
+            opaque: self.stats.sending(),
+            enqueued: false,
+        };
         loop {
-            match self.producer.produce(record, epoch) {
+            match self.producer.produce(record, counted.opaque) {
                 Ok(()) => {
+                    let mut counted = counted;
+                    counted.enqueued = true;
                     self.state.dirty.store(true, Ordering::Relaxed);
                     return Ok(());
                 }
@@ -611,10 +642,7 @@ impl Core {
                     // holds about a thousand of them at full speed.
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
-                Err(e) => {
-                    self.stats.delivered(epoch);
-                    return Err(e.into());
-                }
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -646,6 +674,24 @@ pub(crate) struct DeliveryStats {
     drained: Condvar,
 }
 
+/// A record counted in flight, uncounted when dropped before it was
+/// enqueued.
+struct Counted<'a> {
+    stats: &'a DeliveryStats,
+    opaque: u64,
+    enqueued: bool,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if !self.enqueued {
+            if let Some(epoch) = DeliveryStats::epoch_of(self.opaque) {
+                self.stats.delivered(epoch);
+            }
+        }
+    }
+}
+
 /// Records in flight per epoch, and the epoch new records go into.
 #[derive(Default)]
 struct Epochs {
@@ -654,12 +700,21 @@ struct Epochs {
 }
 
 impl DeliveryStats {
-    /// Counts a record about to be sent; returns its epoch (its opaque).
+    /// Marks the opaque of the app's own records.
+    const APP_RECORD: u64 = 1 << 63;
+
+    /// Counts a record about to be sent; returns its opaque (its epoch,
+    /// marked as the app's).
     fn sending(&self) -> u64 {
         let mut epochs = lock(&self.epochs);
         let current = epochs.current;
         epochs.in_flight[current] += 1;
-        current as u64
+        current as u64 | Self::APP_RECORD
+    }
+
+    /// The epoch of an app record's opaque; None for other records.
+    fn epoch_of(opaque: u64) -> Option<u64> {
+        (opaque & Self::APP_RECORD != 0).then_some(opaque & 1)
     }
 
     /// A record of `epoch` was delivered, failed, or never enqueued.

@@ -4,15 +4,14 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{lock, Core};
 use crate::{Codec, CodecError, Consumer, Error, Offset, Record, TypedTopic};
 
-/// A partition's state: encoded keys to encoded values, as the changelog
-/// holds them.
-pub(crate) type Store = HashMap<Vec<u8>, Vec<u8>>;
+use super::store::Store;
 
 /// What the app keeps of a declared table.
 pub(crate) struct TableShared {
@@ -34,8 +33,14 @@ impl TableShared {
 
     /// Reads partition `partition` of the changelog from its beginning to
     /// its end (`read_committed` for an exactly-once app) and makes it the
-    /// partition's state. Blocking. Returns how many records were applied.
-    pub(crate) fn restore(&self, core: &Core, partition: i32) -> Result<usize, Error> {
+    /// partition's state, unless the partition was revoked meanwhile
+    /// (`revoked`). Blocking. Returns how many records were applied.
+    pub(crate) fn restore(
+        &self,
+        core: &Core,
+        partition: i32,
+        revoked: &AtomicBool,
+    ) -> Result<usize, Error> {
         let mut config = core.config.clone();
         config
             .set("group.id", format!("{}-restore", core.id))?
@@ -44,62 +49,82 @@ impl TableShared {
             // record, which no reader is handed: the end-of-partition event
             // says where the reader stands past it.
             .set("enable.partition.eof", "true")?
-            .set(
-                "isolation.level",
-                if core.exactly_once() {
-                    "read_committed"
-                } else {
-                    "read_uncommitted"
-                },
-            )?;
-        let consumer = Consumer::new(&config)?;
+            .set("isolation.level", "read_uncommitted")?;
+        // The end to reach: the partition's high watermark, asked read
+        // uncommitted (a read_committed query gives the last stable offset,
+        // which is short of a transaction that is committing right now).
         let timeout = core.settings.txn_timeout;
-        let (_, high) = consumer.fetch_watermarks(&self.changelog, partition, timeout)?;
-        let mut store = Store::new();
+        let (_, high) =
+            Consumer::new(&config)?.fetch_watermarks(&self.changelog, partition, timeout)?;
+        if core.exactly_once() {
+            config.set("isolation.level", "read_committed")?;
+        }
+        let mut store = self.new_store(core, partition)?;
         let mut applied = 0;
         if high > 0 {
+            let consumer = Consumer::new(&config)?;
             consumer.assign(&[(self.changelog.as_str(), partition, Offset::Beginning)])?;
-            // An open transaction of a crashed worker holds read_committed
-            // readers back until it times out.
-            let deadline = Instant::now() + timeout + Duration::from_secs(60);
+            // Read committed, an open transaction holds the reader back
+            // until it ends (a crashed worker's is aborted when its
+            // transaction times out): give up only after that long without
+            // progress.
+            let patience = timeout + Duration::from_secs(60);
+            let mut progress = Instant::now();
             loop {
                 match consumer.poll(Duration::from_millis(100)) {
                     Some(Ok(m)) => {
+                        progress = Instant::now();
                         applied += 1;
                         let key = m.key().unwrap_or_default().to_vec();
                         match m.value() {
-                            Some(value) => store.insert(key, value.to_vec()),
-                            None => store.remove(&key),
-                        };
+                            Some(value) => store.insert(key, value.to_vec())?,
+                            None => store.remove(&key)?,
+                        }
                         if m.offset() + 1 >= high {
                             break;
                         }
                     }
-                    // Short of `high` while an open transaction holds a
-                    // read_committed reader back: go on until it ends.
                     Some(Err(Error::PartitionEof { offset, .. })) if offset >= high => break,
-                    Some(Err(Error::PartitionEof { .. })) | None => {}
+                    Some(Err(Error::PartitionEof { .. })) => progress = Instant::now(),
+                    None => {}
                     Some(Err(e)) => return Err(e),
                 }
-                if Instant::now() >= deadline {
+                if progress.elapsed() >= patience {
                     return Err(Error::Stream(format!(
-                        "restoring table {} partition {partition} from {} did not reach offset \
-                         {high} in {:?}",
-                        self.name,
-                        self.changelog,
-                        timeout + Duration::from_secs(60)
+                        "restoring table {} partition {partition} from {}: no progress towards \
+                         offset {high} in {patience:?}",
+                        self.name, self.changelog
                     )));
                 }
             }
+            let _ = consumer.close();
         }
-        let _ = consumer.close();
-        lock(&self.parts).insert(partition, Arc::new(Mutex::new(store)));
+        // Under the lock that forgetting a revoked partition takes, after
+        // it marks the partition revoked: a late restore leaves nothing.
+        let mut parts = lock(&self.parts);
+        if !revoked.load(Ordering::Acquire) {
+            parts.insert(partition, Arc::new(Mutex::new(store)));
+        }
         Ok(applied)
     }
 
     /// The partition left this worker: its state goes with it.
     pub(crate) fn drop_partition(&self, partition: i32) {
         lock(&self.parts).remove(&partition);
+    }
+
+    /// An empty store for a partition: in memory, or on disk under the
+    /// app's state folder.
+    fn new_store(&self, core: &Core, partition: i32) -> Result<Store, Error> {
+        #[cfg(feature = "disk-store")]
+        if let Some(dir) = &core.settings.state_dir {
+            let path = dir
+                .join(&core.transactional_id)
+                .join(format!("{}-{partition}.redb", self.name));
+            return Ok(Store::Disk(super::store::disk::DiskStore::create(path)?));
+        }
+        let _ = (core, partition);
+        Ok(Store::memory())
     }
 
     fn store(&self, partition: i32) -> Option<Arc<Mutex<Store>>> {
@@ -218,8 +243,8 @@ impl<K: 'static, V: 'static> Table<K, V> {
         let stores: Vec<_> = lock(&self.shared.parts).values().cloned().collect();
         let mut out = Vec::new();
         for store in stores {
-            for (k, v) in lock(&store).iter() {
-                out.push((self.decode_key(k)?, self.decode_value(v)?));
+            for (k, v) in lock(&store).entries()? {
+                out.push((self.decode_key(&k)?, self.decode_value(&v)?));
             }
         }
         Ok(out)
@@ -271,13 +296,13 @@ impl<K: 'static, V: 'static> TablePartition<K, V> {
     }
 
     /// How many keys the partition holds.
-    pub fn len(&self) -> usize {
+    pub fn len(&self) -> Result<usize, Error> {
         lock(&self.store).len()
     }
 
     /// Whether the partition holds no key.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn is_empty(&self) -> Result<bool, Error> {
+        Ok(self.len()? == 0)
     }
 
     fn key_bytes(&self, key: &K) -> Result<Vec<u8>, Error> {
@@ -296,7 +321,7 @@ impl<K: 'static, V: 'static> TablePartition<K, V> {
     /// The value of `key`.
     pub fn get(&self, key: &K) -> Result<Option<V>, Error> {
         let k = self.key_bytes(key)?;
-        let bytes = lock(&self.store).get(&k).cloned();
+        let bytes = lock(&self.store).get(&k)?;
         bytes.map(|v| self.table.decode_value(&v)).transpose()
     }
 
@@ -317,7 +342,7 @@ impl<K: 'static, V: 'static> TablePartition<K, V> {
     /// new value.
     pub async fn update(&self, key: &K, f: impl FnOnce(Option<V>) -> V) -> Result<V, Error> {
         let k = self.key_bytes(key)?;
-        let old = lock(&self.store).get(&k).cloned();
+        let old = lock(&self.store).get(&k)?;
         let old = old.map(|v| self.table.decode_value(&v)).transpose()?;
         let new = f(old);
         let v = self.value_bytes(&new)?;
@@ -326,8 +351,12 @@ impl<K: 'static, V: 'static> TablePartition<K, V> {
     }
 
     /// Every key's bytes, as the changelog holds them.
-    pub(crate) fn raw_keys(&self) -> Vec<Vec<u8>> {
-        lock(&self.store).keys().cloned().collect()
+    pub(crate) fn raw_keys(&self) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(lock(&self.store)
+            .entries()?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
     }
 
     /// Removes the key of these bytes (a tombstone in the changelog).
@@ -357,11 +386,9 @@ impl<K: 'static, V: 'static> TablePartition<K, V> {
             match value {
                 Some(v) => {
                     record = record.value(v.clone());
-                    store.insert(key, v);
+                    store.insert(key, v)?;
                 }
-                None => {
-                    store.remove(&key);
-                }
+                None => store.remove(&key)?,
             }
         }
         self.table.core.send(record).await

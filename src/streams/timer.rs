@@ -202,7 +202,10 @@ fn parse_field(text: &str, lo: u32, hi: u32) -> Result<u64, String> {
         let mut i = from;
         while i <= to {
             mask |= 1 << i;
-            i += step;
+            let Some(next) = i.checked_add(step) else {
+                break;
+            };
+            i = next;
         }
     }
     Ok(mask)
@@ -255,6 +258,9 @@ mod tests {
         assert_eq!(either.next_after(now), Some(at(6, 30) + 4 * 86_400));
         let never = Cron::parse("0 0 30 2 *").unwrap();
         assert_eq!(never.next_after(now), None);
+        // A step past every value takes the first one only (no overflow).
+        let huge_step = Cron::parse("10/4294967295 * * * *").unwrap();
+        assert_eq!(huge_step.next_after(now), Some(at(8, 10)));
     }
 
     #[test]

@@ -314,7 +314,7 @@ impl<K: Clone + 'static, V: 'static> WindowedPartition<K, V> {
     async fn expire(&self, now: i64) -> Result<(), Error> {
         let expired: Vec<Vec<u8>> = self
             .part
-            .raw_keys()
+            .raw_keys()?
             .into_iter()
             .filter(|k| window_start(k).is_some_and(|s| self.windows.expired(s, now)))
             .collect();

@@ -315,10 +315,10 @@ async fn partition_task(
 ) -> Result<(), Error> {
     let part = assigned.input.part.clone();
     for table in tables.iter().filter(|t| t.source == part.topic) {
-        let (core, table, p) = (core.clone(), table.clone(), part.partition);
+        let (core, table, p, state) = (core.clone(), table.clone(), part.partition, part.clone());
         let started = Instant::now();
         let name = table.name.clone();
-        let applied = spawn_blocking(move || table.restore(&core, p)).await??;
+        let applied = spawn_blocking(move || table.restore(&core, p, &state.revoked)).await??;
         tracing::info!(
             "table {name} partition {p}: {applied} changelog records restored in {:?}",
             started.elapsed()
@@ -557,6 +557,7 @@ fn commit(
     }
     let mut attempt = 1;
     loop {
+        let timeout = deadline.saturating_duration_since(Instant::now());
         match core.producer.commit_transaction(timeout) {
             Ok(()) => break,
             Err(e) if e.txn_action() == TxnAction::Retry && attempt < COMMIT_ATTEMPTS => {

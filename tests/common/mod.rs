@@ -8,6 +8,7 @@ pub mod group_scenarios;
 pub mod partition_scenarios;
 pub mod producer_scenarios;
 pub mod stream_crash;
+pub mod stream_disk;
 pub mod stream_scenarios;
 pub mod stream_windows;
 pub mod tool;
