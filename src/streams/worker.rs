@@ -47,7 +47,7 @@ pub(crate) struct RunState {
     fault: Mutex<Option<Error>>,
     stopped_at: Mutex<Option<Instant>>,
     /// At least once: offsets taken for a commit whose records were not
-    /// all delivered yet by its deadline (see [`DeliveryStats`]).
+    /// all delivered yet by its deadline (see `DeliveryStats`).
     prepared: Mutex<Option<Prepared>>,
 }
 
