@@ -2,6 +2,7 @@
 //! was produced.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod consumer_scenarios;
 pub mod delivery_scenarios;
 pub mod group_scenarios;

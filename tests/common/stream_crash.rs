@@ -25,7 +25,7 @@ const CHILD_OUTPUT: &str = "KAFKIT_STREAM_CHILD_OUTPUT";
 const CHILD_TAG: &str = "stream-child:";
 
 /// Partitions of the input and output topics.
-const PARTITIONS: i32 = 3;
+pub const PARTITIONS: i32 = 3;
 
 /// A worker's client settings: a killed member leaves its group after 6 s
 /// (the least a broker accepts), and a rebalance waits at most 15 s for
@@ -258,7 +258,9 @@ fn random_between(low: u64, high: u64) -> u64 {
 /// Runs workers one after another, each killed with SIGKILL after a random
 /// number of acknowledged events (between `low` and `high`), `kills` times;
 /// then one more until the group has committed every input, which is
-/// stopped with SIGTERM and must exit cleanly.
+/// stopped with SIGTERM and must exit cleanly. `disrupt(round)` is called
+/// once a worker reached its number; when it returns true the worker must
+/// acknowledge 5 000 more events before it is killed.
 #[allow(clippy::too_many_arguments)]
 fn kill_and_restart(
     test: &str,
@@ -269,11 +271,15 @@ fn kill_and_restart(
     output: &str,
     kills: usize,
     (low, high): (u64, u64),
+    disrupt: &mut dyn FnMut(usize) -> bool,
 ) {
     for round in 1..=kills {
         let worker = Worker::start(test, mode, target, id, input, output);
         let at = random_between(low, high);
-        let reached = worker.wait_acknowledged(at, Duration::from_secs(120));
+        let mut reached = worker.wait_acknowledged(at, Duration::from_secs(120));
+        if disrupt(round) {
+            reached = worker.wait_acknowledged(reached + 5_000, Duration::from_secs(180));
+        }
         worker.kill();
         eprintln!("round {round}: killed the worker after {reached} acknowledged events");
     }
@@ -308,6 +314,7 @@ pub fn at_least_once_worker_killed(target: &Target, test: &str) {
         &output,
         2,
         (2_000, 12_000),
+        &mut |_| false,
     );
     let out = read_all(target, &output, PARTITIONS, false);
     let counts = tally(
@@ -332,22 +339,36 @@ pub fn at_least_once_worker_killed(target: &Target, test: &str) {
 /// committed, holds each word's counts 1..=n exactly once, and the table's
 /// changelog ends at n for every word.
 pub fn exactly_once_word_count_killed(target: &Target, test: &str) {
-    const N: usize = 100_000;
-    const WORDS: usize = 100;
     let input = target.topic("st-eos-kill-words", PARTITIONS);
     let output = target.topic("st-eos-kill-out", PARTITIONS);
     let id = unique("st-eos-kill-app");
+    word_count_killed(target, test, &id, (&input, &output), &mut |_| false);
+}
+
+/// [`exactly_once_word_count_killed`] on topics the caller made (the input
+/// and output, [`PARTITIONS`] partitions each), with `disrupt` as in
+/// `kill_and_restart`.
+pub fn word_count_killed(
+    target: &Target,
+    test: &str,
+    id: &str,
+    (input, output): (&str, &str),
+    disrupt: &mut dyn FnMut(usize) -> bool,
+) {
+    const N: usize = 100_000;
+    const WORDS: usize = 100;
     let words: Vec<String> = (0..N).map(|i| format!("w{:03}", i % WORDS)).collect();
-    super::runtime().block_on(send_words(target, &input, &words));
+    super::runtime().block_on(send_words(target, input, &words));
     kill_and_restart(
         test,
         "count",
         target,
-        &id,
-        &input,
-        &output,
+        id,
+        input,
+        output,
         3,
         (5_000, 25_000),
+        disrupt,
     );
 
     let per_word = (N / WORDS) as i64;
