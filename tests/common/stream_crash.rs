@@ -372,7 +372,7 @@ pub fn word_count_killed(
     );
 
     let per_word = (N / WORDS) as i64;
-    let out = read_all(target, &output, PARTITIONS, true);
+    let out = read_all(target, output, PARTITIONS, true);
     let mut seen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for m in &out {
         let text = m.value_str().unwrap_or_default();
