@@ -205,3 +205,68 @@ async fn mock_streams_windowed_counts_expire_and_restore() {
 async fn mock_streams_table_on_disk_survives_a_restart() {
     common::stream_disk::table_on_disk_survives_a_restart(&Target::mock(1)).await;
 }
+
+/// One agent over two topics, with stream combinators inside it: every
+/// event of both topics that passes the filter is counted once, and the
+/// offsets of both topics are committed (filtered events included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_streams_one_agent_on_two_topics_with_combinators() {
+    use std::sync::{Arc, Mutex};
+    let target = Target::mock(1);
+    let (a, b) = (target.topic("st-two-a", 2), target.topic("st-two-b", 1));
+    scenarios::send_values(&target, &a, (0..100).map(|i| i.to_string())).await;
+    scenarios::send_values(&target, &b, (100..150).map(|i| i.to_string())).await;
+    let id = unique("st-two-app");
+    let mut app = App::builder(&id, &scenarios::app_config(&target))
+        .commit_interval(Duration::from_millis(100))
+        .build()
+        .expect("app");
+    let seen: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let (ta, tb) = (
+        TypedTopic::new(a.as_str(), NoKey, StringCodec),
+        TypedTopic::new(b.as_str(), NoKey, StringCodec),
+    );
+    let s = seen.clone();
+    app.agent_on("evens", &[&ta, &tb], move |stream| {
+        let s = s.clone();
+        async move {
+            let topic = stream.topic().to_string();
+            // Only even numbers, parsed: filter_map and map on the stream.
+            let mut evens = Box::pin(
+                stream
+                    .filter_map(|e| async move {
+                        e.map(|e| e.value.parse::<i64>().ok().filter(|n| n % 2 == 0))
+                            .transpose()
+                    })
+                    .map(|n| n.map(|n| n * 10)),
+            );
+            while let Some(n) = evens.next().await {
+                s.lock().unwrap().push((topic.clone(), n?));
+            }
+            Ok(())
+        }
+    })
+    .expect("agent on two topics");
+    assert!(app
+        .agent_on(
+            "none",
+            &[],
+            |_s: kafkit::streams::AgentStream<(), String>| async { Ok(()) }
+        )
+        .is_err());
+    let handle = app.handle();
+    let run = tokio::spawn(app.run_until(std::future::pending()));
+    scenarios::wait_for("both topics committed", Duration::from_secs(30), || {
+        scenarios::lag_is_zero(&target, &id, &a, 2) && scenarios::lag_is_zero(&target, &id, &b, 1)
+    })
+    .await;
+    handle.stop();
+    run.await.expect("join").expect("clean stop");
+    let mut got = seen.lock().unwrap().clone();
+    got.sort_by_key(|(_, n)| *n);
+    let want: Vec<(String, i64)> = (0..150)
+        .filter(|n| n % 2 == 0)
+        .map(|n| (if n < 100 { a.clone() } else { b.clone() }, n * 10))
+        .collect();
+    assert_eq!(got, want);
+}

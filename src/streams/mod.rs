@@ -331,6 +331,35 @@ impl App {
         self.agent_with(name, topic, None, agent)
     }
 
+    /// One agent over several topics of the same key and value types: the
+    /// app runs `agent` once per assigned partition of each of them (each
+    /// stream reads one partition of one topic; [`AgentStream::topic`]
+    /// says which).
+    pub fn agent_on<K, V, F, Fut>(
+        &mut self,
+        name: &str,
+        topics: &[&TypedTopic<K, V>],
+        agent: F,
+    ) -> Result<&mut Self, Error>
+    where
+        K: Send + 'static,
+        V: Send + 'static,
+        F: Fn(AgentStream<K, V>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        if topics.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "agent {name} needs at least one topic"
+            )));
+        }
+        let agent = Arc::new(agent);
+        for topic in topics {
+            let agent = agent.clone();
+            self.agent_with(name, topic, None, move |stream| agent(stream))?;
+        }
+        Ok(self)
+    }
+
     /// [`agent`](Self::agent) with a dead-letter topic: events whose key or
     /// value does not decode are forwarded there (with the headers of
     /// [`DeadLetter`](crate::DeadLetter)) instead of being logged and
