@@ -79,8 +79,8 @@ pub(crate) mod disk {
     use std::path::{Path, PathBuf};
 
     use redb::{
-        Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-        TableDefinition,
+        Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable,
+        ReadableTableMetadata, TableDefinition,
     };
 
     use crate::Error;
@@ -116,6 +116,11 @@ pub(crate) mod disk {
                 Err(e) => return Err(err(&path, "removing the old file", e)),
             }
             let db = Database::create(&path).map_err(|e| err(&path, "creating", e))?;
+            // The table exists from the start, so reads need not ask.
+            let txn = db.begin_write().map_err(|e| err(&path, "creating", e))?;
+            txn.open_table(ENTRIES)
+                .map_err(|e| err(&path, "creating", e))?;
+            txn.commit().map_err(|e| err(&path, "creating", e))?;
             Ok(DiskStore {
                 db,
                 path,
@@ -123,21 +128,17 @@ pub(crate) mod disk {
             })
         }
 
+        /// The entries table, read-only, as of now.
+        fn read(&self) -> Result<ReadOnlyTable<&'static [u8], &'static [u8]>, Error> {
+            let reading = |e: &dyn std::fmt::Display| err(&self.path, "reading", e);
+            let txn = self.db.begin_read().map_err(|e| reading(&e))?;
+            txn.open_table(ENTRIES).map_err(|e| reading(&e))
+        }
+
         pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
-            let read = self
-                .db
-                .begin_read()
-                .map_err(|e| err(&self.path, "reading", e))?;
-            let table = match read.open_table(ENTRIES) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-                Err(e) => return Err(err(&self.path, "reading", e)),
-            };
-            let value = table
-                .get(key)
-                .map_err(|e| err(&self.path, "reading", e))?
-                .map(|v| v.value().to_vec());
-            Ok(value)
+            let table = self.read()?;
+            let value = table.get(key).map_err(|e| err(&self.path, "reading", e))?;
+            Ok(value.map(|v| v.value().to_vec()))
         }
 
         /// Sets (`Some`) or removes (`None`) a key in a transaction of its
@@ -171,27 +172,15 @@ pub(crate) mod disk {
         }
 
         pub(crate) fn len(&self) -> Result<usize, Error> {
-            let read = self
-                .db
-                .begin_read()
+            let n = self
+                .read()?
+                .len()
                 .map_err(|e| err(&self.path, "reading", e))?;
-            match read.open_table(ENTRIES) {
-                Ok(t) => Ok(t.len().map_err(|e| err(&self.path, "reading", e))? as usize),
-                Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-                Err(e) => Err(err(&self.path, "reading", e)),
-            }
+            Ok(n as usize)
         }
 
         pub(crate) fn entries(&self) -> Result<Vec<super::Entry>, Error> {
-            let read = self
-                .db
-                .begin_read()
-                .map_err(|e| err(&self.path, "reading", e))?;
-            let table = match read.open_table(ENTRIES) {
-                Ok(t) => t,
-                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                Err(e) => return Err(err(&self.path, "reading", e)),
-            };
+            let table = self.read()?;
             let mut out = Vec::new();
             for entry in table.iter().map_err(|e| err(&self.path, "reading", e))? {
                 let (k, v) = entry.map_err(|e| err(&self.path, "reading", e))?;
