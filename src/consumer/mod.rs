@@ -77,6 +77,10 @@ struct Inner {
     /// `enable.auto.offset.store` as the user set it: kafkit then stores
     /// each message's offset when it hands the message out.
     auto_store: bool,
+    /// Set by stream processing, whose listener splits every assigned
+    /// partition: the queues of partitions being assigned are held apart
+    /// until `on_assigned` returned (see the rebalance hook).
+    hold_assigned: AtomicBool,
 }
 
 /// A partition read through its own queue and buffer.
@@ -204,6 +208,7 @@ impl ConsumerBuilder {
             close_timeout: self.config.close_timeout_value(),
             keepalive: keepalive_interval(&self.config),
             paused: Mutex::new(BTreeSet::new()),
+            hold_assigned: AtomicBool::new(false),
         });
         let _ = target.set(Arc::downgrade(&inner));
         Ok(Consumer { inner, owner: true })
@@ -251,13 +256,19 @@ fn rebalance_hook(
             // is handed out from now on.
             consumer.leave_partitions(&pairs);
         }
-        // Partitions being assigned have their queues cut from the consumer
-        // queue before fetching starts: otherwise a fast first fetch could
-        // reach the consumer queue before a partition stream made in
-        // on_assigned splits the partition off (librdkafka keeps a forward
-        // the application set). The ones not split are joined back after.
-        let held = match (&consumer, call.is_assign()) {
-            (Some(consumer), true) => consumer.hold_partition_queues(&pairs),
+        // For a consumer whose listener splits the partitions it is given
+        // (stream processing), partitions being assigned have their queues
+        // cut from the consumer queue before fetching starts: otherwise a
+        // fast first fetch could reach the consumer queue before a
+        // partition stream made in on_assigned splits the partition off
+        // (librdkafka keeps a forward the application set). The ones not
+        // split are joined back after. Only there: with it, a plain
+        // consumer's exactly-once loop stopped receiving after the group
+        // coordinator was killed (the cluster tier's coordinator test).
+        let held = match &consumer {
+            Some(c) if call.is_assign() && c.inner.hold_assigned.load(Ordering::Acquire) => {
+                c.hold_partition_queues(&pairs)
+            }
             _ => Vec::new(),
         };
         if call.is_assign() {
@@ -1033,6 +1044,14 @@ impl Consumer {
             .iter()
             .find_map(|r| r.position(topic, partition))
             .or_else(|| self.inner.main.position(topic, partition))
+    }
+
+    /// Holds the queues of partitions being assigned apart until the
+    /// rebalance listener's `on_assigned` returned, for a listener that
+    /// splits every assigned partition into a partition stream.
+    #[cfg(feature = "streams")]
+    pub(crate) fn hold_assigned_queues(&self) {
+        self.inner.hold_assigned.store(true, Ordering::Release);
     }
 
     /// Cuts the queues of `partitions` from the consumer queue (see the

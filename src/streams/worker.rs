@@ -188,6 +188,7 @@ pub(crate) async fn run(app: App, stop: impl Future<Output = ()> + Send) -> Resu
     let consumer = Consumer::builder(&consumer_config(&core)?)
         .rebalance_listener(listener)
         .build()?;
+    consumer.hold_assigned_queues();
     let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&refs)?;
     tracing::info!(
