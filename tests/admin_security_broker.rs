@@ -526,14 +526,26 @@ fn broker_admin_scram_users_created_described_deleted() {
             .await
             .unwrap();
         assert!(res[0].is_ok(), "{:?}", res[0].result);
-        let res = admin
-            .describe_user_scram_credentials(&[&user], &opts())
-            .await
-            .unwrap();
-        assert_eq!(
-            res[0].result.as_ref().unwrap_err().code(),
-            Some(ErrorCode::ResourceNotFound)
-        );
+        // The broker applies the deletion through its metadata log, so a
+        // describe right after it may still see the credential.
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let res = admin
+                .describe_user_scram_credentials(&[&user], &opts())
+                .await
+                .unwrap();
+            match &res[0].result {
+                Err(e) => {
+                    assert_eq!(e.code(), Some(ErrorCode::ResourceNotFound), "{e}");
+                    break;
+                }
+                Ok(still) => assert!(
+                    std::time::Instant::now() < deadline,
+                    "the deleted credential is still described after 15 s: {still:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let (producer, errors) = counting_producer(&config);
         wait_auth_failure(&errors);
         drop(producer);
