@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Target;
-use kafkit::{ClientConfig, Consumer, Error, ErrorCode, Producer};
+use kafkit::{AdminClient, ClientConfig, Consumer, Error, ErrorCode, Producer};
 
 /// A local address with nothing listening: a port the system just gave out
 /// and that was released again.
@@ -90,6 +90,39 @@ fn consumer_wait_connected_reports_the_refused_address() {
     assert!(
         elapsed < timeout + Duration::from_secs(5),
         "took {elapsed:?}"
+    );
+}
+
+#[test]
+fn admin_wait_connected_succeeds_on_the_mock_cluster() {
+    let target = Target::mock(1);
+    let admin = AdminClient::new(&target.config()).expect("admin");
+    admin
+        .wait_connected(Duration::from_secs(10))
+        .expect("the mock cluster answers");
+}
+
+#[test]
+fn admin_wait_connected_reports_the_refused_address() {
+    let address = refused_address();
+    let mut config = ClientConfig::new();
+    config.bootstrap_servers(&address).expect("bootstrap");
+    let admin = AdminClient::new(&config).expect("admin");
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let result = admin.wait_connected(timeout);
+    let elapsed = started.elapsed();
+    assert_refused("admin", result, &address);
+    assert!(
+        elapsed < timeout + Duration::from_secs(5),
+        "took {elapsed:?}"
+    );
+    // On a producer's connections it answers as the producer does.
+    let producer = Producer::new(&config).expect("producer");
+    assert_refused(
+        "producer.admin()",
+        producer.admin().wait_connected(timeout),
+        &address,
     );
 }
 

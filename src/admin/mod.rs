@@ -333,6 +333,19 @@ impl AdminClient {
         })))
     }
 
+    /// Waits until a broker answers, for at most `timeout`, as
+    /// [`Producer::wait_connected`] does: a wrong address fails in seconds
+    /// with the last connection error librdkafka reported ("Connection
+    /// refused", with its code) instead of the first request timing out.
+    /// Blocks the calling thread.
+    pub fn wait_connected(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.inner.owner {
+            Owner::Own(own) => own.shared.core.wait_connected(timeout),
+            Owner::Producer(p) => p.wait_connected(timeout),
+            Owner::Consumer(c) => c.wait_connected(timeout),
+        }
+    }
+
     pub(crate) fn of_producer(producer: Producer) -> Self {
         Self::with_owner(Owner::Producer(producer))
     }

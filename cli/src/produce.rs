@@ -1,0 +1,351 @@
+//! `kafkit produce`: records from stdin or files, one per delimiter.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use clap::Args;
+use futures::executor::block_on;
+use futures::stream::{FuturesUnordered, StreamExt};
+use kafkit::{Compression, DeliveryFuture, Producer, Record};
+
+use crate::conn::{unreachable, Conn};
+use crate::fail::{Fail, Outcome};
+use crate::output::unescape;
+
+/// `produce` flags.
+#[derive(Args, Debug)]
+pub struct ProduceArgs {
+    /// The topic to write to.
+    pub topic: String,
+    /// Files to read records from instead of stdin (`-` is stdin).
+    pub files: Vec<PathBuf>,
+    /// Split each record at the first SEP into key and value (a record
+    /// without SEP has no key).
+    #[arg(short = 'K', long = "key-delimiter", value_name = "SEP")]
+    pub key_delimiter: Option<String>,
+    /// The byte that ends each record (`\n` by default; `\0`, `\t` and
+    /// `\r` escapes are understood).
+    #[arg(short = 'D', long, value_name = "BYTE", default_value = "\\n")]
+    pub delimiter: String,
+    /// A header for every record, `name=value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME=VALUE")]
+    pub headers: Vec<String>,
+    /// Write to this partition instead of the partitioner's choice.
+    #[arg(short = 'p', long)]
+    pub partition: Option<i32>,
+    /// Compression codec: none, gzip, snappy, lz4 or zstd.
+    #[arg(short = 'z', long)]
+    pub compression: Option<String>,
+    /// Fail each record whose value is not valid JSON (it is not sent).
+    #[arg(long)]
+    pub json: bool,
+    /// Wait for each record's delivery before sending the next.
+    #[arg(long)]
+    pub sync: bool,
+}
+
+/// What became of the records.
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    bytes: u64,
+    failed: u64,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    fn fail(&mut self, what: String) {
+        self.failed += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(what);
+        }
+    }
+}
+
+/// A record's position in the input, for error messages.
+#[derive(Clone, Copy)]
+struct Origin {
+    record: u64,
+}
+
+/// Runs `produce`.
+pub fn run(conn: &Conn, args: &ProduceArgs) -> Outcome {
+    let delimiter = match unescape(&args.delimiter).map_err(Fail::usage)?.as_slice() {
+        [byte] => *byte,
+        _ => {
+            return Err(Fail::usage(format!(
+                "--delimiter must be one byte, not {:?}",
+                args.delimiter
+            )))
+        }
+    };
+    let key_delimiter = match &args.key_delimiter {
+        Some(k) => {
+            let k = unescape(k).map_err(Fail::usage)?;
+            if k.is_empty() {
+                return Err(Fail::usage("-K needs a non-empty separator"));
+            }
+            Some(k)
+        }
+        None => None,
+    };
+    let mut headers = Vec::new();
+    for h in &args.headers {
+        let Some((name, value)) = h.split_once('=') else {
+            return Err(Fail::usage(format!("-H {h}: expected name=value")));
+        };
+        if name.contains('\0') {
+            return Err(Fail::usage(format!(
+                "-H {h:?}: a header name cannot hold a NUL byte"
+            )));
+        }
+        headers.push((name.to_string(), value.as_bytes().to_vec()));
+    }
+    let mut config = conn.config.clone();
+    if let Some(codec) = &args.compression {
+        let codec = match codec.as_str() {
+            "none" => Compression::None,
+            "gzip" => Compression::Gzip,
+            "snappy" => Compression::Snappy,
+            "lz4" => Compression::Lz4,
+            "zstd" => Compression::Zstd,
+            other => {
+                return Err(Fail::usage(format!(
+                    "--compression {other}: use none, gzip, snappy, lz4 or zstd"
+                )))
+            }
+        };
+        config.compression(codec)?;
+    }
+    let producer = Producer::new(&config)?;
+    producer.wait_connected(conn.timeout).map_err(unreachable)?;
+
+    let inputs = open_inputs(&args.files)?;
+    let total: u64 = inputs.iter().filter_map(|i| i.size).sum();
+    let bar = progress(&args.files, total);
+
+    // Deliveries are awaited on their own thread, so sending never stops
+    // for them unless the queue is full (`send` then waits for space).
+    let (tx, rx) = mpsc::channel::<(DeliveryFuture, Origin, usize)>();
+    let sync = args.sync;
+    let waiter = std::thread::spawn(move || await_deliveries(rx));
+    let mut tally_at_send = Tally::default();
+    let mut count = 0u64;
+    for input in inputs {
+        let name = input.name.clone();
+        let mut reader = BufReader::with_capacity(1 << 16, input.reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(delimiter, &mut line)
+                .map_err(|e| Fail::Io(format!("cannot read {name}: {e}")))?;
+            if read == 0 {
+                break;
+            }
+            bar.inc(read as u64);
+            if line.last() == Some(&delimiter) {
+                line.pop();
+            }
+            count += 1;
+            let origin = Origin { record: count };
+            let (key, value) = split_key(&line, key_delimiter.as_deref());
+            if args.json {
+                if let Err(e) = serde_json::from_slice::<serde_json::Value>(value) {
+                    tally_at_send.fail(format!(
+                        "record {count} of {name}: the value is not JSON: {e}"
+                    ));
+                    continue;
+                }
+            }
+            let size = value.len() + key.map_or(0, |k| k.len());
+            let mut record = Record::to(args.topic.as_str()).value(value.to_vec());
+            if let Some(k) = key {
+                record = record.key(k.to_vec());
+            }
+            if let Some(p) = args.partition {
+                record = record.partition(p);
+            }
+            for (n, v) in &headers {
+                record = record.header(n.clone(), v.clone());
+            }
+            match block_on(producer.send(record)) {
+                Ok(delivery) if sync => {
+                    let (result, _) = block_on(wait_one(delivery, origin, size));
+                    result_into(&mut tally_at_send, result);
+                }
+                Ok(delivery) => {
+                    // The waiter only stops when this sender is dropped.
+                    let _ = tx.send((delivery, origin, size));
+                }
+                Err(e) => tally_at_send.fail(format!("record {count}: {}", e.error)),
+            }
+        }
+    }
+    drop(tx);
+    bar.finish_and_clear();
+    let mut tally = waiter
+        .join()
+        .map_err(|_| Fail::Io("the delivery thread panicked".into()))?;
+    tally.delivered += tally_at_send.delivered;
+    tally.bytes += tally_at_send.bytes;
+    tally.failed += tally_at_send.failed;
+    if let Some(e) = tally_at_send.first_error {
+        // Send-time errors are earlier in the input than any delivery
+        // error still pending at the end.
+        tally.first_error = Some(e);
+    }
+    let left = producer.close(Duration::from_secs(30));
+    eprintln!(
+        "produced {} record{} ({} bytes) to {}; {} failed",
+        tally.delivered,
+        if tally.delivered == 1 { "" } else { "s" },
+        tally.bytes,
+        args.topic,
+        tally.failed + left as u64
+    );
+    match tally.first_error {
+        Some(e) => Err(Fail::kafka(format!("first failure: {e}"))),
+        None if left > 0 => Err(Fail::kafka(format!(
+            "{left} records were still in flight at exit"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn result_into(tally: &mut Tally, result: Result<usize, String>) {
+    match result {
+        Ok(size) => {
+            tally.delivered += 1;
+            tally.bytes += size as u64;
+        }
+        Err(e) => tally.fail(e),
+    }
+}
+
+async fn wait_one(
+    delivery: DeliveryFuture,
+    origin: Origin,
+    size: usize,
+) -> (Result<usize, String>, Origin) {
+    match delivery.await {
+        Ok(_) => (Ok(size), origin),
+        Err(e) => (
+            Err(format!("record {}: {}", origin.record, e.error)),
+            origin,
+        ),
+    }
+}
+
+/// Awaits every delivery the sender hands over until it hangs up.
+fn await_deliveries(rx: mpsc::Receiver<(DeliveryFuture, Origin, usize)>) -> Tally {
+    let mut tally = Tally::default();
+    let mut pending = FuturesUnordered::new();
+    let mut open = true;
+    block_on(async {
+        loop {
+            // Take all the sender queued; block for it only when nothing
+            // is in flight.
+            while open {
+                let next = if pending.is_empty() {
+                    rx.recv().ok()
+                } else {
+                    match rx.try_recv() {
+                        Ok(item) => Some(item),
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => None,
+                    }
+                };
+                match next {
+                    Some((f, o, s)) => pending.push(wait_one(f, o, s)),
+                    None => open = false,
+                }
+            }
+            match pending.next().await {
+                Some((result, _)) => result_into(&mut tally, result),
+                None => break,
+            }
+        }
+    });
+    tally
+}
+
+/// Splits a record at the first `sep`: (key, value).
+fn split_key<'a>(line: &'a [u8], sep: Option<&[u8]>) -> (Option<&'a [u8]>, &'a [u8]) {
+    let Some(sep) = sep else { return (None, line) };
+    match line.windows(sep.len()).position(|w| w == sep) {
+        Some(at) => (Some(&line[..at]), &line[at + sep.len()..]),
+        None => (None, line),
+    }
+}
+
+struct Input {
+    name: String,
+    size: Option<u64>,
+    reader: Box<dyn Read>,
+}
+
+fn open_inputs(files: &[PathBuf]) -> Outcome<Vec<Input>> {
+    if files.is_empty() {
+        return Ok(vec![Input {
+            name: "stdin".into(),
+            size: None,
+            reader: Box::new(std::io::stdin()),
+        }]);
+    }
+    files
+        .iter()
+        .map(|path| {
+            if path.as_os_str() == "-" {
+                return Ok(Input {
+                    name: "stdin".into(),
+                    size: None,
+                    reader: Box::new(std::io::stdin()),
+                });
+            }
+            let file = File::open(path)
+                .map_err(|e| Fail::Io(format!("cannot open {}: {e}", path.display())))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            Ok(Input {
+                name: path.display().to_string(),
+                size,
+                reader: Box::new(file),
+            })
+        })
+        .collect()
+}
+
+/// A byte progress bar on stderr for file input (none for stdin, and none
+/// when stderr is not a terminal).
+fn progress(files: &[PathBuf], total: u64) -> indicatif::ProgressBar {
+    if files.is_empty() || total == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_key;
+
+    #[test]
+    fn keys_split_at_the_first_separator() {
+        assert_eq!(
+            split_key(b"k:v:w", Some(b":")),
+            (Some(&b"k"[..]), &b"v:w"[..])
+        );
+        assert_eq!(split_key(b"novalue", Some(b"::")), (None, &b"novalue"[..]));
+        assert_eq!(split_key(b"a::", Some(b"::")), (Some(&b"a"[..]), &b""[..]));
+        assert_eq!(split_key(b"plain", None), (None, &b"plain"[..]));
+    }
+}
