@@ -1,0 +1,639 @@
+//! The `kafkit` binary on a real Kafka broker (KAFKA_BOOTSTRAP_SERVERS),
+//! checked with Kafka's own Java tools: topics, groups, lag and
+//! reset-offsets, read_committed, and records exchanged byte for byte with
+//! the console producer and consumer.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{broker, kafka_sh, kafkit, unique, Run};
+use kafkit::{ClientConfig, Producer, Record};
+use serde_json::Value;
+
+const TOOL_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn b(servers: &str) -> Vec<&str> {
+    vec!["-b", servers]
+}
+
+fn with<'a>(servers: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = b(servers);
+    all.extend_from_slice(args);
+    all
+}
+
+fn tool(args: &[&str]) -> Run {
+    let run = kafka_sh(args, None, TOOL_TIMEOUT);
+    run.assert_ok(&format!("kafka.sh {args:?}"));
+    run
+}
+
+/// `kafka-topics --describe`: its whole output.
+fn tool_describe_topic(servers: &str, topic: &str) -> String {
+    tool(&[
+        "topics",
+        "--bootstrap-server",
+        servers,
+        "--describe",
+        "--topic",
+        topic,
+    ])
+    .out()
+}
+
+fn tool_topics(servers: &str) -> Vec<String> {
+    tool(&["topics", "--bootstrap-server", servers, "--list"])
+        .out()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// `kafka-consumer-groups --describe`: per partition of `topic`, (current
+/// offset, log end offset, lag) as the tool prints them.
+fn tool_group_offsets(
+    servers: &str,
+    group: &str,
+    topic: &str,
+) -> HashMap<i32, (String, String, String)> {
+    let run = tool(&[
+        "consumer-groups",
+        "--bootstrap-server",
+        servers,
+        "--describe",
+        "--group",
+        group,
+    ]);
+    let mut rows = HashMap::new();
+    for line in run.out().lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() >= 6 && cols[0] == group && cols[1] == topic {
+            let partition: i32 = cols[2].parse().expect("partition column");
+            rows.insert(partition, (cols[3].into(), cols[4].into(), cols[5].into()));
+        }
+    }
+    rows
+}
+
+/// kafkit's `groups lag` rows: partition -> (committed, end, lag).
+fn kafkit_lag(
+    servers: &str,
+    group: &str,
+    topic: &str,
+) -> (HashMap<i32, (String, String, String)>, i64) {
+    let run = kafkit(&with(servers, &["groups", "lag", group]), None);
+    run.assert_ok("groups lag");
+    let mut rows = HashMap::new();
+    let mut total = None;
+    for line in run.out().lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() == 5 && cols[0] == topic {
+            rows.insert(
+                cols[1].parse().expect("partition"),
+                (cols[2].into(), cols[3].into(), cols[4].into()),
+            );
+        }
+        if let Some(t) = line.strip_prefix("total lag ") {
+            total = Some(t.parse().expect("total"));
+        }
+    }
+    (rows, total.expect("a total line"))
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn broker_cli_topics_lifecycle_checked_with_kafka_topics() {
+    let Some(servers) = broker("broker_cli_topics_lifecycle_checked_with_kafka_topics") else {
+        return;
+    };
+    let topic = unique("cli-topic");
+    let created = kafkit(
+        &with(
+            &servers,
+            &[
+                "topics",
+                "create",
+                &topic,
+                "-p",
+                "3",
+                "-r",
+                "1",
+                "-c",
+                "retention.ms=3600000",
+            ],
+        ),
+        None,
+    );
+    created.assert_ok("topics create");
+    assert_eq!(created.out(), format!("created topic {topic}\n"));
+    let described = tool_describe_topic(&servers, &topic);
+    assert!(described.contains("PartitionCount: 3"), "{described}");
+    assert!(described.contains("retention.ms=3600000"), "{described}");
+
+    let ours = kafkit(
+        &with(&servers, &["topics", "describe", &topic, "--configs"]),
+        None,
+    );
+    ours.assert_ok("topics describe --configs");
+    assert!(
+        ours.out().contains(&format!("topic {topic}: 3 partitions")),
+        "{}",
+        ours.describe()
+    );
+    assert!(
+        ours.out().contains("retention.ms=3600000"),
+        "{}",
+        ours.describe()
+    );
+    let listed = kafkit(&with(&servers, &["topics", "list"]), None);
+    listed.assert_ok("topics list");
+    assert!(
+        listed.out().contains(&format!("{topic}\t3 partitions")),
+        "{}",
+        listed.describe()
+    );
+
+    let again = kafkit(
+        &with(&servers, &["topics", "create", &topic, "-p", "1"]),
+        None,
+    );
+    assert_eq!(again.code(), Some(1), "{}", again.describe());
+    assert!(
+        again.err().contains("already exists"),
+        "{}",
+        again.describe()
+    );
+
+    kafkit(
+        &with(
+            &servers,
+            &[
+                "topics",
+                "alter-config",
+                &topic,
+                "--set",
+                "cleanup.policy=compact",
+                "--delete",
+                "retention.ms",
+            ],
+        ),
+        None,
+    )
+    .assert_ok("alter-config");
+    let described = tool_describe_topic(&servers, &topic);
+    assert!(described.contains("cleanup.policy=compact"), "{described}");
+    assert!(!described.contains("retention.ms"), "{described}");
+
+    kafkit(&with(&servers, &["topics", "delete", &topic]), None).assert_ok("topics delete");
+    wait_until("the topic is gone", Duration::from_secs(30), || {
+        !tool_topics(&servers).contains(&topic)
+    });
+    let gone = kafkit(&with(&servers, &["topics", "delete", &topic]), None);
+    assert_eq!(gone.code(), Some(1), "{}", gone.describe());
+}
+
+#[test]
+fn broker_cli_metadata_names_the_broker_and_leaders() {
+    let Some(servers) = broker("broker_cli_metadata_names_the_broker_and_leaders") else {
+        return;
+    };
+    let topic = unique("cli-meta");
+    kafkit(
+        &with(
+            &servers,
+            &["topics", "create", &topic, "-p", "2", "-r", "1"],
+        ),
+        None,
+    )
+    .assert_ok("create");
+    let run = kafkit(&with(&servers, &["metadata", &topic]), None);
+    run.assert_ok("metadata");
+    let out = run.out();
+    let port = servers.rsplit(':').next().expect("port");
+    assert!(
+        out.contains(&format!(":{port}\n")),
+        "the bootstrap broker is listed: {out}"
+    );
+    assert!(out.contains("controller "), "{out}");
+    assert!(!out.contains("controller unknown"), "{out}");
+    assert!(
+        out.contains(&format!("topic {topic}: 2 partitions")),
+        "{out}"
+    );
+    assert_eq!(out.matches("\tisr [").count(), 2, "{out}");
+    kafkit(&with(&servers, &["topics", "delete", &topic]), None).assert_ok("delete");
+}
+
+/// A long-running `kafkit consume -g` member.
+struct Member(Child);
+
+impl Member {
+    fn start(servers: &str, topic: &str, group: &str) -> Member {
+        let child = common::clean(common::KAFKIT)
+            .args(["-b", servers, "consume", topic, "-g", group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a member");
+        Member(child)
+    }
+
+    /// Ctrl-C: the member leaves its group and exits with success.
+    fn interrupt(mut self) {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill -INT");
+        assert!(sent.success());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                assert!(
+                    status.success(),
+                    "the member exited with {status:?} on SIGINT"
+                );
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the member ignored SIGINT"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() {
+    let Some(servers) =
+        broker("broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups")
+    else {
+        return;
+    };
+    let topic = unique("cli-lag");
+    let group = unique("cli-group");
+    kafkit(
+        &with(
+            &servers,
+            &["topics", "create", &topic, "-p", "3", "-r", "1"],
+        ),
+        None,
+    )
+    .assert_ok("create");
+    let input: String = (0..30).map(|i| format!("k{i}:v{i}\n")).collect();
+    kafkit(
+        &with(&servers, &["produce", &topic, "-K", ":"]),
+        Some(input.as_bytes()),
+    )
+    .assert_ok("produce");
+    let read = kafkit(
+        &with(&servers, &["consume", &topic, "-g", &group, "-c", "10"]),
+        None,
+    );
+    read.assert_ok("consume -g -c 10");
+    assert_eq!(read.out().lines().count(), 10);
+
+    // kafkit's lag and Kafka's tool agree, partition by partition (both
+    // show the partitions the group has committed offsets for).
+    let (ours, total) = kafkit_lag(&servers, &group, &topic);
+    let theirs = tool_group_offsets(&servers, &group, &topic);
+    assert_eq!(ours, theirs, "kafkit groups lag vs kafka-consumer-groups");
+    let committed: i64 = ours
+        .values()
+        .map(|r| r.0.parse::<i64>().expect("committed"))
+        .sum();
+    let lags: i64 = ours
+        .values()
+        .map(|r| r.2.parse::<i64>().expect("lag"))
+        .sum();
+    assert_eq!(committed, 10, "{ours:?}");
+    assert_eq!(total, lags, "{ours:?}");
+
+    let listed = kafkit(&with(&servers, &["groups", "list"]), None);
+    listed.assert_ok("groups list");
+    assert!(
+        listed.out().contains(&format!("{group}\tEmpty")),
+        "{}",
+        listed.describe()
+    );
+    let described = kafkit(&with(&servers, &["groups", "describe", &group]), None);
+    described.assert_ok("groups describe");
+    assert!(
+        described.out().contains("Empty"),
+        "{}",
+        described.describe()
+    );
+
+    // A dry run changes nothing.
+    let dry = kafkit(
+        &with(
+            &servers,
+            &[
+                "groups",
+                "reset-offsets",
+                &group,
+                "-t",
+                &topic,
+                "--to-earliest",
+                "--dry-run",
+            ],
+        ),
+        None,
+    );
+    dry.assert_ok("dry run");
+    assert!(dry.out().contains("dry run"), "{}", dry.describe());
+    assert_eq!(tool_group_offsets(&servers, &group, &topic), theirs);
+
+    // To the earliest: the tool sees offset 0 everywhere, lag 30.
+    kafkit(
+        &with(
+            &servers,
+            &[
+                "groups",
+                "reset-offsets",
+                &group,
+                "-t",
+                &topic,
+                "--to-earliest",
+            ],
+        ),
+        None,
+    )
+    .assert_ok("to earliest");
+    let after = tool_group_offsets(&servers, &group, &topic);
+    for (p, (current, end, lag)) in &after {
+        assert_eq!(current, "0", "partition {p}: {after:?}");
+        assert_eq!(lag, end, "partition {p}: {after:?}");
+    }
+    assert_eq!(kafkit_lag(&servers, &group, &topic).1, 30);
+
+    // To an offset, on one partition, kept within its offsets.
+    let end0: i64 = after[&0].1.parse().expect("end");
+    kafkit(
+        &with(
+            &servers,
+            &[
+                "groups",
+                "reset-offsets",
+                &group,
+                "-t",
+                &format!("{topic}:0"),
+                "--to-offset",
+                "1000000",
+            ],
+        ),
+        None,
+    )
+    .assert_ok("to offset");
+    let after = tool_group_offsets(&servers, &group, &topic);
+    assert_eq!(after[&0].0, end0.to_string(), "{after:?}");
+    assert_eq!(after[&1].0, "0", "other partitions untouched: {after:?}");
+
+    // To a time: the first message of partition 1 at or after the
+    // timestamp of its second message.
+    let rows: Vec<Value> = kafkit(
+        &with(&servers, &["consume", &topic, "-p", "1", "-e", "-J"]),
+        None,
+    )
+    .out()
+    .lines()
+    .map(|l| serde_json::from_str(l).expect("JSON"))
+    .collect();
+    assert!(rows.len() >= 2, "partition 1 has {} messages", rows.len());
+    let ts = rows[1]["timestamp"].as_i64().expect("timestamp");
+    let expected = rows
+        .iter()
+        .position(|r| r["timestamp"].as_i64().is_some_and(|t| t >= ts))
+        .expect("a message at that time");
+    kafkit(
+        &with(
+            &servers,
+            &[
+                "groups",
+                "reset-offsets",
+                &group,
+                "-t",
+                &format!("{topic}:1"),
+                "--to-timestamp",
+                &ts.to_string(),
+            ],
+        ),
+        None,
+    )
+    .assert_ok("to timestamp");
+    assert_eq!(
+        tool_group_offsets(&servers, &group, &topic)[&1].0,
+        expected.to_string()
+    );
+    // A time after every message: the end.
+    kafkit(
+        &with(
+            &servers,
+            &[
+                "groups",
+                "reset-offsets",
+                &group,
+                "--all-topics",
+                "--to-datetime",
+                "2100-01-01T00:00:00Z",
+            ],
+        ),
+        None,
+    )
+    .assert_ok("to datetime");
+    assert_eq!(kafkit_lag(&servers, &group, &topic).1, 0);
+
+    // With a member running, the reset is refused with a reason; the
+    // member leaves on Ctrl-C.
+    let member = Member::start(&servers, &topic, &group);
+    wait_until("the member joins", Duration::from_secs(60), || {
+        let d = kafkit(&with(&servers, &["groups", "describe", &group]), None);
+        d.out().contains("Stable")
+    });
+    let refused = kafkit(
+        &with(
+            &servers,
+            &[
+                "groups",
+                "reset-offsets",
+                &group,
+                "-t",
+                &topic,
+                "--to-earliest",
+            ],
+        ),
+        None,
+    );
+    assert_eq!(refused.code(), Some(1), "{}", refused.describe());
+    assert!(
+        refused.err().contains("active member"),
+        "{}",
+        refused.describe()
+    );
+    member.interrupt();
+
+    wait_until("the group is empty", Duration::from_secs(60), || {
+        kafkit(&with(&servers, &["groups", "describe", &group]), None)
+            .out()
+            .contains("Empty")
+    });
+    kafkit(&with(&servers, &["groups", "delete", &group]), None).assert_ok("groups delete");
+    let left = tool(&["consumer-groups", "--bootstrap-server", &servers, "--list"]).out();
+    assert!(!left.lines().any(|l| l.trim() == group), "{left}");
+    kafkit(&with(&servers, &["topics", "delete", &topic]), None).assert_ok("delete topic");
+}
+
+#[test]
+fn broker_cli_records_cross_with_kafka_console_tools_byte_for_byte() {
+    let Some(servers) = broker("broker_cli_records_cross_with_kafka_console_tools_byte_for_byte")
+    else {
+        return;
+    };
+    let lines = [
+        "k1:plain",
+        "k2:ünïcødé ✓",
+        "k3:{\"json\": [1, 2]}",
+        "k4:tab\there",
+        "k5:",
+    ];
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+
+    // kafkit produce -> Kafka's console consumer.
+    let topic = unique("cli-to-java");
+    kafkit(
+        &with(
+            &servers,
+            &["topics", "create", &topic, "-p", "1", "-r", "1"],
+        ),
+        None,
+    )
+    .assert_ok("create");
+    kafkit(
+        &with(&servers, &["produce", &topic, "-K", ":"]),
+        Some(input.as_bytes()),
+    )
+    .assert_ok("produce");
+    let java = tool(&[
+        "console-consumer",
+        "--bootstrap-server",
+        &servers,
+        "--topic",
+        &topic,
+        "--from-beginning",
+        "--max-messages",
+        &lines.len().to_string(),
+        "--formatter-property",
+        "print.key=true",
+        "--formatter-property",
+        "key.separator=:",
+    ]);
+    assert_eq!(java.stdout, input.as_bytes(), "{}", java.describe());
+
+    // Kafka's console producer -> kafkit consume.
+    let topic = unique("java-to-cli");
+    kafkit(
+        &with(
+            &servers,
+            &["topics", "create", &topic, "-p", "1", "-r", "1"],
+        ),
+        None,
+    )
+    .assert_ok("create");
+    let produced = kafka_sh(
+        &[
+            "console-producer",
+            "--bootstrap-server",
+            &servers,
+            "--topic",
+            &topic,
+            "--reader-property",
+            "parse.key=true",
+            "--reader-property",
+            "key.separator=:",
+        ],
+        Some(input.as_bytes()),
+        TOOL_TIMEOUT,
+    );
+    produced.assert_ok("console-producer");
+    let ours = kafkit(
+        &with(
+            &servers,
+            &["consume", &topic, "-e", "-f", "{key}:{value}\\n"],
+        ),
+        None,
+    );
+    ours.assert_ok("consume");
+    assert_eq!(ours.out(), input);
+}
+
+#[test]
+fn broker_cli_isolation_read_committed_hides_aborted_records() {
+    let Some(servers) = broker("broker_cli_isolation_read_committed_hides_aborted_records") else {
+        return;
+    };
+    let topic = unique("cli-txn");
+    kafkit(
+        &with(
+            &servers,
+            &["topics", "create", &topic, "-p", "1", "-r", "1"],
+        ),
+        None,
+    )
+    .assert_ok("create");
+    let mut config = ClientConfig::new();
+    config.bootstrap_servers(&servers).expect("servers");
+    config
+        .set("transactional.id", unique("cli-txn-id"))
+        .expect("txn id");
+    let producer = Producer::new(&config).expect("producer");
+    let t = Duration::from_secs(30);
+    producer.init_transactions(t).expect("init");
+    for (value, commit) in [("aborted", false), ("committed", true)] {
+        producer.begin_transaction().expect("begin");
+        let mut sent = producer
+            .send_blocking(Record::to(topic.as_str()).value(value), t)
+            .expect("send");
+        sent.wait(t).expect("a report in time").expect("delivered");
+        if commit {
+            producer.commit_transaction(t).expect("commit");
+        } else {
+            producer.abort_transaction(t).expect("abort");
+        }
+    }
+    let committed = kafkit(
+        &with(
+            &servers,
+            &["consume", &topic, "-e", "--isolation", "read_committed"],
+        ),
+        None,
+    );
+    committed.assert_ok("read_committed");
+    assert_eq!(committed.out(), "committed\n");
+    let all = kafkit(
+        &with(
+            &servers,
+            &["consume", &topic, "-e", "--isolation", "read_uncommitted"],
+        ),
+        None,
+    );
+    all.assert_ok("read_uncommitted");
+    assert_eq!(all.out(), "aborted\ncommitted\n");
+}
