@@ -210,12 +210,13 @@ fn partitions_of(consumer: &Consumer, topic: &str, timeout: Duration) -> Outcome
         Some(t) if t.error.is_none() && !t.partitions.is_empty() => {
             Ok(t.partitions.iter().map(|p| p.id).collect())
         }
-        Some(t) => Err(Fail::kafka(format!(
-            "topic {topic}: {}",
-            t.error
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "it has no partitions".into())
-        ))),
+        Some(t) => Err(Fail::kafka(match t.error {
+            Some(kafkit::ErrorCode::UnknownTopicOrPart) | Some(kafkit::ErrorCode::UnknownTopic) => {
+                format!("topic {topic} does not exist")
+            }
+            Some(e) => format!("topic {topic}: {e}"),
+            None => format!("topic {topic} has no partitions"),
+        })),
         None => Err(Fail::kafka(format!("topic {topic} does not exist"))),
     }
 }

@@ -624,3 +624,37 @@ fn mock_cli_bench_reports_rates_and_latency() {
         consumed.describe()
     );
 }
+
+#[test]
+fn mock_cli_reads_properties_files_and_the_environment() {
+    let topic = unique("cli-conf");
+    let (_cluster, servers) = cluster_with(&topic, 1);
+    let dir = std::env::temp_dir().join(unique("cli-props"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let props = dir.join("client.properties");
+    std::fs::write(
+        &props,
+        format!("# a Java-style file\nbootstrap.servers={servers}\nclient.id=from-file\n"),
+    )
+    .expect("write");
+    let path = props.to_str().expect("path");
+    kafkit(&["-F", path, "produce", &topic], Some(b"via-file\n")).assert_ok("produce -F");
+    // KAFKA_BOOTSTRAP_SERVERS, as ClientConfig::from_env reads it.
+    let mut command = common::clean(common::KAFKIT);
+    command
+        .args(["consume", &topic, "-e"])
+        .env("KAFKA_BOOTSTRAP_SERVERS", &servers);
+    let run = common::run_command(command, None, Duration::from_secs(60));
+    run.assert_ok("consume with KAFKA_BOOTSTRAP_SERVERS");
+    assert_eq!(run.out(), "via-file\n");
+    // A bad line in the file names the file.
+    std::fs::write(&props, "no.such.property=1\n").expect("write");
+    let run = kafkit(&["-F", path, "-b", &servers, "metadata"], None);
+    assert_eq!(run.code(), Some(2), "{}", run.describe());
+    assert!(
+        run.err().contains("client.properties") && run.err().contains("no.such.property"),
+        "{}",
+        run.describe()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
