@@ -2,17 +2,18 @@
 //! configured cluster.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use futures::executor::block_on;
-use futures::stream::{FuturesUnordered, StreamExt};
-use kafkit::{Consumer, DeliveryFuture, Error, Offset, Producer, Record};
+use kafkit::{Consumer, DeliveryResult, Error, Offset, Producer, Record};
 
 use crate::conn::{unreachable, Conn};
 use crate::fail::{Fail, Outcome};
+use crate::produce::await_each;
 
 /// `bench` commands.
 #[derive(Subcommand, Debug)]
@@ -75,7 +76,7 @@ fn produce(conn: &Conn, args: &BenchProduce) -> Outcome {
     let progress = bar(args.records);
     // Deliveries are awaited on their own thread, which notes the time
     // each one took the moment its report wakes it.
-    let (tx, rx) = mpsc::channel::<(DeliveryFuture, Instant)>();
+    let (tx, rx) = mpsc::channel();
     let waiter = std::thread::spawn(move || latencies(rx));
     let started = Instant::now();
     let mut refused = None;
@@ -83,7 +84,8 @@ fn produce(conn: &Conn, args: &BenchProduce) -> Outcome {
         let record = Record::to(args.topic.as_str()).value(value.clone());
         match block_on(producer.send(record)) {
             Ok(delivery) => {
-                let _ = tx.send((delivery, Instant::now()));
+                let sent = Instant::now();
+                let _ = tx.send(async move { (delivery.await, sent.elapsed()) });
             }
             Err(e) => {
                 refused = Some(e.error);
@@ -127,40 +129,18 @@ fn ms(d: Duration) -> f64 {
 
 type Latencies = (Vec<Duration>, u64, Option<Error>);
 
-fn latencies(rx: mpsc::Receiver<(DeliveryFuture, Instant)>) -> Latencies {
+fn latencies<F>(rx: mpsc::Receiver<F>) -> Latencies
+where
+    F: Future<Output = (DeliveryResult, Duration)>,
+{
     let mut took = Vec::new();
     let mut failed = 0;
     let mut first_error = None;
-    let mut pending = FuturesUnordered::new();
-    let mut open = true;
-    block_on(async {
-        loop {
-            while open {
-                let next = if pending.is_empty() {
-                    rx.recv().ok()
-                } else {
-                    match rx.try_recv() {
-                        Ok(item) => Some(item),
-                        Err(mpsc::TryRecvError::Empty) => break,
-                        Err(mpsc::TryRecvError::Disconnected) => None,
-                    }
-                };
-                match next {
-                    Some((delivery, sent)) => pending.push(async move {
-                        let result = delivery.await;
-                        (result, sent.elapsed())
-                    }),
-                    None => open = false,
-                }
-            }
-            match pending.next().await {
-                Some((Ok(_), t)) => took.push(t),
-                Some((Err(e), _)) => {
-                    failed += 1;
-                    first_error.get_or_insert(e.error);
-                }
-                None => break,
-            }
+    await_each(rx, |(result, t)| match result {
+        Ok(_) => took.push(t),
+        Err(e) => {
+            failed += 1;
+            first_error.get_or_insert(e.error);
         }
     });
     (took, failed, first_error)

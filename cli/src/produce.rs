@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
+use std::future::Future;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -129,9 +130,13 @@ pub fn run(conn: &Conn, args: &ProduceArgs) -> Outcome {
 
     // Deliveries are awaited on their own thread, so sending never stops
     // for them unless the queue is full (`send` then waits for space).
-    let (tx, rx) = mpsc::channel::<(DeliveryFuture, Origin, usize)>();
+    let (tx, rx) = mpsc::channel();
     let sync = args.sync;
-    let waiter = std::thread::spawn(move || await_deliveries(rx));
+    let waiter = std::thread::spawn(move || {
+        let mut tally = Tally::default();
+        await_each(rx, |(result, _)| result_into(&mut tally, result));
+        tally
+    });
     let mut tally_at_send = Tally::default();
     let mut count = 0u64;
     for input in inputs {
@@ -179,7 +184,7 @@ pub fn run(conn: &Conn, args: &ProduceArgs) -> Outcome {
                 }
                 Ok(delivery) => {
                     // The waiter only stops when this sender is dropped.
-                    let _ = tx.send((delivery, origin, size));
+                    let _ = tx.send(wait_one(delivery, origin, size));
                 }
                 Err(e) => tally_at_send.fail(format!("record {count}: {}", e.error)),
             }
@@ -240,9 +245,11 @@ async fn wait_one(
     }
 }
 
-/// Awaits every delivery the sender hands over until it hangs up.
-fn await_deliveries(rx: mpsc::Receiver<(DeliveryFuture, Origin, usize)>) -> Tally {
-    let mut tally = Tally::default();
+/// Awaits every future the sender hands over, until it hangs up, calling
+/// `done` with each output as soon as its future completes (delivery
+/// futures here, awaited off the sending thread so that sending never waits
+/// for them).
+pub fn await_each<F: Future>(rx: mpsc::Receiver<F>, mut done: impl FnMut(F::Output)) {
     let mut pending = FuturesUnordered::new();
     let mut open = true;
     block_on(async {
@@ -260,17 +267,16 @@ fn await_deliveries(rx: mpsc::Receiver<(DeliveryFuture, Origin, usize)>) -> Tall
                     }
                 };
                 match next {
-                    Some((f, o, s)) => pending.push(wait_one(f, o, s)),
+                    Some(future) => pending.push(future),
                     None => open = false,
                 }
             }
             match pending.next().await {
-                Some((result, _)) => result_into(&mut tally, result),
+                Some(output) => done(output),
                 None => break,
             }
         }
     });
-    tally
 }
 
 /// Splits a record at the first `sep`: (key, value).

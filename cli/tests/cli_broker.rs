@@ -25,6 +25,38 @@ fn with<'a>(servers: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     all
 }
 
+/// `kafkit -b SERVERS ARGS`, which must succeed.
+fn ok(servers: &str, args: &[&str]) -> Run {
+    let run = kafkit(&with(servers, args), None);
+    run.assert_ok(&format!("kafkit {args:?}"));
+    run
+}
+
+/// `kafkit groups reset-offsets GROUP ARGS`, which must succeed.
+fn reset(servers: &str, group: &str, args: &[&str]) -> Run {
+    let mut all = vec!["groups", "reset-offsets", group];
+    all.extend_from_slice(args);
+    ok(servers, &all)
+}
+
+/// A new topic with `partitions` partitions, made by `kafkit topics create`.
+fn create_topic(servers: &str, prefix: &str, partitions: i32) -> String {
+    let topic = unique(prefix);
+    ok(
+        servers,
+        &[
+            "topics",
+            "create",
+            &topic,
+            "-p",
+            &partitions.to_string(),
+            "-r",
+            "1",
+        ],
+    );
+    topic
+}
+
 fn tool(args: &[&str]) -> Run {
     let run = kafka_sh(args, None, TOOL_TIMEOUT);
     run.assert_ok(&format!("kafka.sh {args:?}"));
@@ -117,34 +149,26 @@ fn broker_cli_topics_lifecycle_checked_with_kafka_topics() {
         return;
     };
     let topic = unique("cli-topic");
-    let created = kafkit(
-        &with(
-            &servers,
-            &[
-                "topics",
-                "create",
-                &topic,
-                "-p",
-                "3",
-                "-r",
-                "1",
-                "-c",
-                "retention.ms=3600000",
-            ],
-        ),
-        None,
+    let created = ok(
+        &servers,
+        &[
+            "topics",
+            "create",
+            &topic,
+            "-p",
+            "3",
+            "-r",
+            "1",
+            "-c",
+            "retention.ms=3600000",
+        ],
     );
-    created.assert_ok("topics create");
     assert_eq!(created.out(), format!("created topic {topic}\n"));
     let described = tool_describe_topic(&servers, &topic);
     assert!(described.contains("PartitionCount: 3"), "{described}");
     assert!(described.contains("retention.ms=3600000"), "{described}");
 
-    let ours = kafkit(
-        &with(&servers, &["topics", "describe", &topic, "--configs"]),
-        None,
-    );
-    ours.assert_ok("topics describe --configs");
+    let ours = ok(&servers, &["topics", "describe", &topic, "--configs"]);
     assert!(
         ours.out().contains(&format!("topic {topic}: 3 partitions")),
         "{}",
@@ -155,8 +179,7 @@ fn broker_cli_topics_lifecycle_checked_with_kafka_topics() {
         "{}",
         ours.describe()
     );
-    let listed = kafkit(&with(&servers, &["topics", "list"]), None);
-    listed.assert_ok("topics list");
+    let listed = ok(&servers, &["topics", "list"]);
     assert!(
         listed.out().contains(&format!("{topic}\t3 partitions")),
         "{}",
@@ -174,27 +197,23 @@ fn broker_cli_topics_lifecycle_checked_with_kafka_topics() {
         again.describe()
     );
 
-    kafkit(
-        &with(
-            &servers,
-            &[
-                "topics",
-                "alter-config",
-                &topic,
-                "--set",
-                "cleanup.policy=compact",
-                "--delete",
-                "retention.ms",
-            ],
-        ),
-        None,
-    )
-    .assert_ok("alter-config");
+    ok(
+        &servers,
+        &[
+            "topics",
+            "alter-config",
+            &topic,
+            "--set",
+            "cleanup.policy=compact",
+            "--delete",
+            "retention.ms",
+        ],
+    );
     let described = tool_describe_topic(&servers, &topic);
     assert!(described.contains("cleanup.policy=compact"), "{described}");
     assert!(!described.contains("retention.ms"), "{described}");
 
-    kafkit(&with(&servers, &["topics", "delete", &topic]), None).assert_ok("topics delete");
+    ok(&servers, &["topics", "delete", &topic]);
     wait_until("the topic is gone", Duration::from_secs(30), || {
         !tool_topics(&servers).contains(&topic)
     });
@@ -207,17 +226,8 @@ fn broker_cli_metadata_names_the_broker_and_leaders() {
     let Some(servers) = broker("broker_cli_metadata_names_the_broker_and_leaders") else {
         return;
     };
-    let topic = unique("cli-meta");
-    kafkit(
-        &with(
-            &servers,
-            &["topics", "create", &topic, "-p", "2", "-r", "1"],
-        ),
-        None,
-    )
-    .assert_ok("create");
-    let run = kafkit(&with(&servers, &["metadata", &topic]), None);
-    run.assert_ok("metadata");
+    let topic = create_topic(&servers, "cli-meta", 2);
+    let run = ok(&servers, &["metadata", &topic]);
     let out = run.out();
     let port = servers.rsplit(':').next().expect("port");
     assert!(
@@ -231,7 +241,7 @@ fn broker_cli_metadata_names_the_broker_and_leaders() {
         "{out}"
     );
     assert_eq!(out.matches("\tisr [").count(), 2, "{out}");
-    kafkit(&with(&servers, &["topics", "delete", &topic]), None).assert_ok("delete");
+    ok(&servers, &["topics", "delete", &topic]);
 }
 
 /// A long-running `kafkit consume -g` member.
@@ -290,25 +300,17 @@ fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() 
     };
     let topic = unique("cli-lag");
     let group = unique("cli-group");
-    kafkit(
-        &with(
-            &servers,
-            &["topics", "create", &topic, "-p", "3", "-r", "1"],
-        ),
-        None,
-    )
-    .assert_ok("create");
+    ok(
+        &servers,
+        &["topics", "create", &topic, "-p", "3", "-r", "1"],
+    );
     let input: String = (0..30).map(|i| format!("k{i}:v{i}\n")).collect();
     kafkit(
         &with(&servers, &["produce", &topic, "-K", ":"]),
         Some(input.as_bytes()),
     )
     .assert_ok("produce");
-    let read = kafkit(
-        &with(&servers, &["consume", &topic, "-g", &group, "-c", "10"]),
-        None,
-    );
-    read.assert_ok("consume -g -c 10");
+    let read = ok(&servers, &["consume", &topic, "-g", &group, "-c", "10"]);
     assert_eq!(read.out().lines().count(), 10);
 
     // kafkit's lag and Kafka's tool agree, partition by partition (both
@@ -327,15 +329,13 @@ fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() 
     assert_eq!(committed, 10, "{ours:?}");
     assert_eq!(total, lags, "{ours:?}");
 
-    let listed = kafkit(&with(&servers, &["groups", "list"]), None);
-    listed.assert_ok("groups list");
+    let listed = ok(&servers, &["groups", "list"]);
     assert!(
         listed.out().contains(&format!("{group}\tEmpty")),
         "{}",
         listed.describe()
     );
-    let described = kafkit(&with(&servers, &["groups", "describe", &group]), None);
-    described.assert_ok("groups describe");
+    let described = ok(&servers, &["groups", "describe", &group]);
     assert!(
         described.out().contains("Empty"),
         "{}",
@@ -343,41 +343,16 @@ fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() 
     );
 
     // A dry run changes nothing.
-    let dry = kafkit(
-        &with(
-            &servers,
-            &[
-                "groups",
-                "reset-offsets",
-                &group,
-                "-t",
-                &topic,
-                "--to-earliest",
-                "--dry-run",
-            ],
-        ),
-        None,
+    let dry = reset(
+        &servers,
+        &group,
+        &["-t", &topic, "--to-earliest", "--dry-run"],
     );
-    dry.assert_ok("dry run");
     assert!(dry.out().contains("dry run"), "{}", dry.describe());
     assert_eq!(tool_group_offsets(&servers, &group, &topic), theirs);
 
     // To the earliest: the tool sees offset 0 everywhere, lag 30.
-    kafkit(
-        &with(
-            &servers,
-            &[
-                "groups",
-                "reset-offsets",
-                &group,
-                "-t",
-                &topic,
-                "--to-earliest",
-            ],
-        ),
-        None,
-    )
-    .assert_ok("to earliest");
+    reset(&servers, &group, &["-t", &topic, "--to-earliest"]);
     let after = tool_group_offsets(&servers, &group, &topic);
     for (p, (current, end, lag)) in &after {
         assert_eq!(current, "0", "partition {p}: {after:?}");
@@ -387,22 +362,11 @@ fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() 
 
     // To an offset, on one partition, kept within its offsets.
     let end0: i64 = after[&0].1.parse().expect("end");
-    kafkit(
-        &with(
-            &servers,
-            &[
-                "groups",
-                "reset-offsets",
-                &group,
-                "-t",
-                &format!("{topic}:0"),
-                "--to-offset",
-                "1000000",
-            ],
-        ),
-        None,
-    )
-    .assert_ok("to offset");
+    reset(
+        &servers,
+        &group,
+        &["-t", &format!("{topic}:0"), "--to-offset", "1000000"],
+    );
     let after = tool_group_offsets(&servers, &group, &topic);
     assert_eq!(after[&0].0, end0.to_string(), "{after:?}");
     assert_eq!(after[&1].0, "0", "other partitions untouched: {after:?}");
@@ -423,42 +387,26 @@ fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() 
         .iter()
         .position(|r| r["timestamp"].as_i64().is_some_and(|t| t >= ts))
         .expect("a message at that time");
-    kafkit(
-        &with(
-            &servers,
-            &[
-                "groups",
-                "reset-offsets",
-                &group,
-                "-t",
-                &format!("{topic}:1"),
-                "--to-timestamp",
-                &ts.to_string(),
-            ],
-        ),
-        None,
-    )
-    .assert_ok("to timestamp");
+    reset(
+        &servers,
+        &group,
+        &[
+            "-t",
+            &format!("{topic}:1"),
+            "--to-timestamp",
+            &ts.to_string(),
+        ],
+    );
     assert_eq!(
         tool_group_offsets(&servers, &group, &topic)[&1].0,
         expected.to_string()
     );
     // A time after every message: the end.
-    kafkit(
-        &with(
-            &servers,
-            &[
-                "groups",
-                "reset-offsets",
-                &group,
-                "--all-topics",
-                "--to-datetime",
-                "2100-01-01T00:00:00Z",
-            ],
-        ),
-        None,
-    )
-    .assert_ok("to datetime");
+    reset(
+        &servers,
+        &group,
+        &["--all-topics", "--to-datetime", "2100-01-01T00:00:00Z"],
+    );
     assert_eq!(kafkit_lag(&servers, &group, &topic).1, 0);
 
     // With a member running, the reset is refused with a reason; the
@@ -495,10 +443,10 @@ fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() 
             .out()
             .contains("Empty")
     });
-    kafkit(&with(&servers, &["groups", "delete", &group]), None).assert_ok("groups delete");
+    ok(&servers, &["groups", "delete", &group]);
     let left = tool(&["consumer-groups", "--bootstrap-server", &servers, "--list"]).out();
     assert!(!left.lines().any(|l| l.trim() == group), "{left}");
-    kafkit(&with(&servers, &["topics", "delete", &topic]), None).assert_ok("delete topic");
+    ok(&servers, &["topics", "delete", &topic]);
 }
 
 #[test]
@@ -517,15 +465,7 @@ fn broker_cli_records_cross_with_kafka_console_tools_byte_for_byte() {
     let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
 
     // kafkit produce -> Kafka's console consumer.
-    let topic = unique("cli-to-java");
-    kafkit(
-        &with(
-            &servers,
-            &["topics", "create", &topic, "-p", "1", "-r", "1"],
-        ),
-        None,
-    )
-    .assert_ok("create");
+    let topic = create_topic(&servers, "cli-to-java", 1);
     kafkit(
         &with(&servers, &["produce", &topic, "-K", ":"]),
         Some(input.as_bytes()),
@@ -548,15 +488,7 @@ fn broker_cli_records_cross_with_kafka_console_tools_byte_for_byte() {
     assert_eq!(java.stdout, input.as_bytes(), "{}", java.describe());
 
     // Kafka's console producer -> kafkit consume.
-    let topic = unique("java-to-cli");
-    kafkit(
-        &with(
-            &servers,
-            &["topics", "create", &topic, "-p", "1", "-r", "1"],
-        ),
-        None,
-    )
-    .assert_ok("create");
+    let topic = create_topic(&servers, "java-to-cli", 1);
     let produced = kafka_sh(
         &[
             "console-producer",
@@ -569,18 +501,14 @@ fn broker_cli_records_cross_with_kafka_console_tools_byte_for_byte() {
             "--reader-property",
             "key.separator=:",
         ],
-        Some(input.as_bytes()),
+        Some(input.clone().into_bytes()),
         TOOL_TIMEOUT,
     );
     produced.assert_ok("console-producer");
-    let ours = kafkit(
-        &with(
-            &servers,
-            &["consume", &topic, "-e", "-f", "{key}:{value}\\n"],
-        ),
-        None,
+    let ours = ok(
+        &servers,
+        &["consume", &topic, "-e", "-f", "{key}:{value}\\n"],
     );
-    ours.assert_ok("consume");
     assert_eq!(ours.out(), input);
 }
 
@@ -589,15 +517,7 @@ fn broker_cli_isolation_read_committed_hides_aborted_records() {
     let Some(servers) = broker("broker_cli_isolation_read_committed_hides_aborted_records") else {
         return;
     };
-    let topic = unique("cli-txn");
-    kafkit(
-        &with(
-            &servers,
-            &["topics", "create", &topic, "-p", "1", "-r", "1"],
-        ),
-        None,
-    )
-    .assert_ok("create");
+    let topic = create_topic(&servers, "cli-txn", 1);
     let mut config = ClientConfig::new();
     config.bootstrap_servers(&servers).expect("servers");
     config
@@ -618,22 +538,14 @@ fn broker_cli_isolation_read_committed_hides_aborted_records() {
             producer.abort_transaction(t).expect("abort");
         }
     }
-    let committed = kafkit(
-        &with(
-            &servers,
-            &["consume", &topic, "-e", "--isolation", "read_committed"],
-        ),
-        None,
+    let committed = ok(
+        &servers,
+        &["consume", &topic, "-e", "--isolation", "read_committed"],
     );
-    committed.assert_ok("read_committed");
     assert_eq!(committed.out(), "committed\n");
-    let all = kafkit(
-        &with(
-            &servers,
-            &["consume", &topic, "-e", "--isolation", "read_uncommitted"],
-        ),
-        None,
+    let all = ok(
+        &servers,
+        &["consume", &topic, "-e", "--isolation", "read_uncommitted"],
     );
-    all.assert_ok("read_uncommitted");
     assert_eq!(all.out(), "aborted\ncommitted\n");
 }

@@ -1,12 +1,23 @@
-//! Running `scripts/kafka.sh` (Kafka's Java tools) from tests, bounded in
-//! time.
+//! Running `scripts/kafka.sh` (Kafka's Java tools), or any command, from
+//! tests, bounded in time. (Also included by the `cli` crate's tests.)
+
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// The repository's broker script.
-pub const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kafka.sh");
+/// The repository's broker script: `scripts/kafka.sh` in the package's
+/// folder or the nearest one above it (the workspace root for `cli`).
+pub fn kafka_sh_path() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("scripts/kafka.sh"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| manifest.join("scripts/kafka.sh"))
+}
 
 /// What a tool run left behind.
 pub struct ToolRun {
@@ -64,10 +75,17 @@ pub fn kafka_sh(args: &[&str], stdin: Option<Vec<u8>>, timeout: Duration) -> Too
     let mut java_opts = std::env::var("KAFKIT_TOOL_JAVA_OPTS").unwrap_or_default();
     java_opts
         .push_str(" -Dfile.encoding=UTF-8 -Dstdout.encoding=UTF-8 -Dsun.stdout.encoding=UTF-8");
-    let started = Instant::now();
-    let mut child = Command::new(KAFKA_SH)
+    let mut command = Command::new(kafka_sh_path());
+    command
         .args(args)
-        .env("KAFKIT_TOOL_JAVA_OPTS", java_opts.trim())
+        .env("KAFKIT_TOOL_JAVA_OPTS", java_opts.trim());
+    run(command, stdin, timeout)
+}
+
+/// Runs `command` with `stdin` (none: /dev/null), killing it at `timeout`.
+pub fn run(mut command: Command, stdin: Option<Vec<u8>>, timeout: Duration) -> ToolRun {
+    let started = Instant::now();
+    let mut child = command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -76,7 +94,7 @@ pub fn kafka_sh(args: &[&str], stdin: Option<Vec<u8>>, timeout: Duration) -> Too
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {KAFKA_SH}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()));
     let writer = stdin.map(|data| {
         let mut pipe = child.stdin.take().expect("stdin pipe");
         // Dropping the pipe at the end closes the tool's standard input.

@@ -3,25 +3,20 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "../../../tests/common/tool.rs"]
+mod tool;
+
+pub use tool::ToolRun as Run;
+#[allow(unused_imports)]
+pub use tool::kafka_sh;
 
 /// The binary under test.
 pub const KAFKIT: &str = env!("CARGO_BIN_EXE_kafkit");
-/// The repository's broker script.
-pub const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka.sh");
-
-/// What a run left behind.
-pub struct Run {
-    /// None when it was killed at the deadline.
-    pub status: Option<ExitStatus>,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    pub took: Duration,
-}
 
 impl Run {
     /// The exit code (None when killed).
@@ -31,23 +26,12 @@ impl Run {
 
     /// Standard output as text.
     pub fn out(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
+        self.stdout_text()
     }
 
     /// Standard error as text.
     pub fn err(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
-    }
-
-    /// Everything, for failure messages.
-    pub fn describe(&self) -> String {
-        format!(
-            "status {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status,
-            self.took,
-            clip(&self.out()),
-            clip(&self.err())
-        )
+        self.stderr_text()
     }
 
     /// Panics with the run's output unless it exited with 0.
@@ -55,23 +39,6 @@ impl Run {
         assert_eq!(self.code(), Some(0), "{what}: {}", self.describe());
         self
     }
-}
-
-fn clip(text: &str) -> String {
-    const KEEP: usize = 3000;
-    if text.len() <= 2 * KEEP {
-        return text.to_string();
-    }
-    let start: String = text.chars().take(KEEP).collect();
-    let end: String = text
-        .chars()
-        .rev()
-        .take(KEEP)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("{start}\n[...]\n{end}")
 }
 
 /// A command with Kafka-related variables removed from its environment,
@@ -88,57 +55,8 @@ pub fn clean(program: &str) -> Command {
 }
 
 /// Runs `command` with `stdin`, killing it after `timeout`.
-pub fn run_command(mut command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = command
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the command");
-    let feeder = stdin.map(|bytes| {
-        let bytes = bytes.to_vec();
-        let mut pipe = child.stdin.take().expect("stdin pipe");
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&bytes);
-        })
-    });
-    let mut out_pipe = child.stdout.take().expect("stdout pipe");
-    let mut err_pipe = child.stderr.take().expect("stderr pipe");
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break Some(status);
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if let Some(f) = feeder {
-        let _ = f.join();
-    }
-    Run {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        took: started.elapsed(),
-    }
+pub fn run_command(command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Run {
+    tool::run(command, stdin.map(<[u8]>::to_vec), timeout)
 }
 
 /// Runs `kafkit ARGS` with `stdin` and at most 60 seconds.
@@ -158,13 +76,6 @@ pub fn kafkit_in(
     if let Some(dir) = mock_dir {
         command.env("KAFKIT_MOCK_DIR", dir);
     }
-    run_command(command, stdin, timeout)
-}
-
-/// `scripts/kafka.sh ARGS` (Kafka's Java tools).
-pub fn kafka_sh(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Run {
-    let mut command = Command::new(KAFKA_SH);
-    command.args(args);
     run_command(command, stdin, timeout)
 }
 
