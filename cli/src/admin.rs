@@ -1,8 +1,6 @@
 //! `kafkit topics`, `kafkit groups` and `kafkit metadata`, on the admin
 //! client.
 
-use std::io::Write;
-
 use clap::{Args, Subcommand};
 use futures::executor::block_on;
 use kafkit::{
@@ -81,6 +79,10 @@ pub enum GroupsCmd {
     Lag {
         /// The group.
         group: String,
+        /// Only these partitions: a topic, or `topic:0,1` (repeatable);
+        /// by default every partition the group has committed offsets for.
+        #[arg(short = 't', long = "topic")]
+        topics: Vec<String>,
     },
     /// Deletes groups (they must have no members).
     Delete {
@@ -133,9 +135,7 @@ pub struct MetadataArgs {
 }
 
 fn out(text: String) -> Outcome {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes()).map_err(Fail::output)?;
-    stdout.flush().map_err(Fail::output)
+    crate::fail::print(text)
 }
 
 /// Fails at once for what librdkafka's mock cluster does not answer,
@@ -176,9 +176,17 @@ pub fn topics(conn: &Conn, cmd: &TopicsCmd) -> Outcome {
             let mut missing = Vec::new();
             for name in topics {
                 let metadata = admin.metadata(Some(name), conn.timeout)?;
-                let Some(t) = metadata.topic(name).filter(|t| t.error.is_none()) else {
-                    missing.push(name.clone());
-                    continue;
+                let t = match metadata.topic(name) {
+                    Some(t) if t.error.is_none() => t,
+                    Some(t) if !is_unknown(t.error) => {
+                        let code = t.error.map(|e| e.to_string()).unwrap_or_default();
+                        missing.push(format!("{name}: {code}"));
+                        continue;
+                    }
+                    _ => {
+                        missing.push(format!("{name}: no such topic"));
+                        continue;
+                    }
                 };
                 text += &format!("topic {}: {} partitions\n", t.name, t.partitions.len());
                 for p in &t.partitions {
@@ -199,10 +207,7 @@ pub fn topics(conn: &Conn, cmd: &TopicsCmd) -> Outcome {
             if missing.is_empty() {
                 Ok(())
             } else {
-                Err(Fail::kafka(format!(
-                    "no such topic: {}",
-                    missing.join(", ")
-                )))
+                Err(Fail::kafka(missing.join("; ")))
             }
         }
         TopicsCmd::Create {
@@ -221,6 +226,7 @@ pub fn topics(conn: &Conn, cmd: &TopicsCmd) -> Outcome {
                 } else {
                     *replication_factor
                 };
+                mockd::check_topic(topic, p).map_err(Fail::usage)?;
                 mockd::request(&session.dir, &format!("create-topic {topic} {p} {r}"))?;
                 return out(format!("created topic {topic}\n"));
             }
@@ -384,8 +390,20 @@ pub fn groups(conn: &Conn, cmd: &GroupsCmd) -> Outcome {
                 Err(Fail::kafka(failures.join("; ")))
             }
         }
-        GroupsCmd::Lag { group } => {
-            let lag = block_on(admin.consumer_group_lag(group, &options))?;
+        GroupsCmd::Lag { group, topics } => {
+            let lag = if topics.is_empty() {
+                // librdkafka's mock answers a request for all of a group's
+                // offsets with none.
+                if conn.mock.is_some() {
+                    return Err(Fail::usage(
+                        "on the mock cluster, name the partitions: groups lag GROUP -t TOPIC",
+                    ));
+                }
+                block_on(admin.consumer_group_lag(group, &options))?
+            } else {
+                let partitions = named_partitions(conn, &admin, topics)?;
+                block_on(admin.consumer_group_lag_for(group, &partitions, &options))?
+            };
             let mut text = String::from("TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\n");
             let mut partitions = lag.partitions;
             partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
@@ -425,8 +443,18 @@ fn reset_offsets(conn: &Conn, admin: &AdminClient, args: &ResetArgs) -> Outcome 
     } else if args.to_latest {
         Target::Spec(OffsetSpec::Latest)
     } else if let Some(o) = args.to_offset {
+        if o < 0 {
+            return Err(Fail::usage(format!(
+                "--to-offset {o}: an offset is 0 or more"
+            )));
+        }
         Target::Offset(o)
     } else if let Some(ms) = args.to_timestamp {
+        if ms < 0 {
+            return Err(Fail::usage(format!(
+                "--to-timestamp {ms}: milliseconds since 1970 are 0 or more"
+            )));
+        }
         Target::Spec(OffsetSpec::Timestamp(ms))
     } else if let Some(text) = &args.to_datetime {
         Target::Spec(OffsetSpec::Timestamp(
@@ -464,7 +492,9 @@ fn reset_offsets(conn: &Conn, admin: &AdminClient, args: &ResetArgs) -> Outcome 
     }
     let current =
         block_on(admin.list_consumer_group_offsets(&args.group, Some(&partitions), &options))?;
-    let listed = |spec: OffsetSpec| -> Outcome<Vec<i64>> {
+    // Each partition's offset for `spec`; None where the broker has none
+    // (no message at or after a time).
+    let listed = |spec: OffsetSpec| -> Outcome<Vec<Option<i64>>> {
         let request: Vec<(&str, i32, OffsetSpec)> = partitions
             .iter()
             .map(|tp| (tp.topic.as_str(), tp.partition, spec))
@@ -481,25 +511,42 @@ fn reset_offsets(conn: &Conn, admin: &AdminClient, args: &ResetArgs) -> Outcome 
                         Fail::kafka(format!("{}:{}: no offset listed", tp.topic, tp.partition))
                     })?;
                 match &r.result {
-                    Ok(o) => Ok(o.offset.unwrap_or(-1)),
+                    Ok(o) => Ok(o.offset),
                     Err(e) => Err(Fail::kafka(format!("{}:{}: {e}", tp.topic, tp.partition))),
                 }
             })
             .collect()
     };
-    let latest = listed(OffsetSpec::Latest)?;
+    let known = |offsets: Vec<Option<i64>>, what: &str| -> Outcome<Vec<i64>> {
+        partitions
+            .iter()
+            .zip(offsets)
+            .map(|(tp, o)| {
+                o.ok_or_else(|| {
+                    Fail::kafka(format!(
+                        "{}:{}: the broker gave no {what} offset",
+                        tp.topic, tp.partition
+                    ))
+                })
+            })
+            .collect()
+    };
+    let latest = known(listed(OffsetSpec::Latest)?, "latest")?;
     let new: Vec<i64> = match spec {
         Target::Spec(OffsetSpec::Latest) => latest.clone(),
-        Target::Spec(s) => listed(s)?
+        Target::Spec(OffsetSpec::Timestamp(ms)) => listed(OffsetSpec::Timestamp(ms))?
             .into_iter()
             .zip(&latest)
             // No message at or after the time: the end.
-            .map(|(o, end)| if o < 0 { *end } else { o })
+            .map(|(o, end)| o.unwrap_or(*end))
             .collect(),
-        Target::Offset(o) => listed(OffsetSpec::Earliest)?
+        Target::Spec(s) => known(listed(s)?, "earliest")?,
+        // Kept within the partition's offsets; the log start may have moved
+        // past the end read a moment before, and then the end wins.
+        Target::Offset(o) => known(listed(OffsetSpec::Earliest)?, "earliest")?
             .into_iter()
             .zip(&latest)
-            .map(|(first, end)| o.clamp(first, *end))
+            .map(|(first, end)| o.max(first).min(*end))
             .collect(),
     };
     let mut text = String::from("TOPIC\tPARTITION\tCURRENT\tNEW\n");
@@ -554,6 +601,13 @@ fn reset_partitions(
     args: &ResetArgs,
 ) -> Outcome<Vec<TopicPartition>> {
     if args.all_topics {
+        if conn.mock.is_some() {
+            // librdkafka's mock answers a request for all of a group's
+            // offsets with none.
+            return Err(Fail::usage(
+                "on the mock cluster, name the partitions with -t instead of --all-topics",
+            ));
+        }
         let committed =
             block_on(admin.list_consumer_group_offsets(&args.group, None, &conn.admin_options()))?;
         let mut list: Vec<TopicPartition> = committed
@@ -563,8 +617,19 @@ fn reset_partitions(
         list.sort();
         return Ok(list);
     }
+
+    named_partitions(conn, admin, &args.topics)
+}
+
+/// The partitions `topic` / `topic:0,1` specs name, each checked against
+/// the topic's metadata.
+fn named_partitions(
+    conn: &Conn,
+    admin: &AdminClient,
+    specs: &[String],
+) -> Outcome<Vec<TopicPartition>> {
     let mut list = Vec::new();
-    for spec in &args.topics {
+    for spec in specs {
         let (topic, chosen) = match spec.split_once(':') {
             Some((t, ps)) => {
                 let parsed: Result<Vec<i32>, _> =
@@ -594,35 +659,53 @@ fn reset_partitions(
     Ok(list)
 }
 
-/// Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.mmm][Z]` (UTC).
+fn is_unknown(error: Option<ErrorCode>) -> bool {
+    matches!(
+        error,
+        Some(ErrorCode::UnknownTopicOrPart | ErrorCode::UnknownTopic)
+    )
+}
+
+/// Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.mmm][Z]` (UTC,
+/// years 1970 to 9999).
 pub fn parse_datetime(text: &str) -> Result<i64, String> {
-    let bad = || format!("--to-datetime {text}: expected YYYY-MM-DDTHH:MM:SS[.mmm][Z] in UTC");
+    let bad =
+        || format!("--to-datetime {text}: expected YYYY-MM-DDTHH:MM:SS[.mmm][Z] in UTC, from 1970");
     let t = text.strip_suffix('Z').unwrap_or(text);
     let (date, time) = t.split_once(['T', ' ']).ok_or_else(bad)?;
-    let d: Vec<&str> = date.split('-').collect();
     let (hms, frac) = match time.split_once('.') {
         Some((a, b)) => (a, Some(b)),
         None => (time, None),
     };
-    let h: Vec<&str> = hms.split(':').collect();
-    if d.len() != 3 || h.len() != 3 {
-        return Err(bad());
-    }
-    let num = |s: &str| s.parse::<i64>().map_err(|_| bad());
-    let (year, month, day) = (num(d[0])?, num(d[1])?, num(d[2])?);
-    let (hour, minute, second) = (num(h[0])?, num(h[1])?, num(h[2])?);
-    let millis = match frac {
-        Some(f) if !f.is_empty() && f.len() <= 3 && f.bytes().all(|b| b.is_ascii_digit()) => {
-            num(f)? * 10i64.pow(3 - f.len() as u32)
+    // Fixed-width fields of digits only: no signs, no spaces.
+    let field = |s: &str, width: usize| -> Result<i64, String> {
+        if s.len() == width && s.bytes().all(|b| b.is_ascii_digit()) {
+            s.parse::<i64>().map_err(|_| bad())
+        } else {
+            Err(bad())
         }
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    let h: Vec<&str> = hms.split(':').collect();
+    let ([y, mo, da], [hh, mi, se]) = (d.as_slice(), h.as_slice()) else {
+        return Err(bad());
+    };
+    let (year, month, day) = (field(y, 4)?, field(mo, 2)?, field(da, 2)?);
+    let (hour, minute, second) = (field(hh, 2)?, field(mi, 2)?, field(se, 2)?);
+    let millis = match frac {
+        Some(f) if (1..=3).contains(&f.len()) => field(f, f.len())? * 10i64.pow(3 - f.len() as u32),
         Some(_) => return Err(bad()),
         None => 0,
     };
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if year < 1970 || !(1..=days_in_month).contains(&day) || hour > 23 || minute > 59 || second > 59
     {
         return Err(bad());
     }
@@ -694,7 +777,22 @@ mod tests {
             Ok(1_796_292_000_500)
         );
         assert_eq!(parse_datetime("2000-02-29 12:30:15"), Ok(951_827_415_000));
-        assert!(parse_datetime("2026-13-01T00:00:00").is_err());
-        assert!(parse_datetime("yesterday").is_err());
+        assert_eq!(
+            parse_datetime("2024-02-29T00:00:00Z"),
+            Ok(1_709_164_800_000)
+        );
+        for bad in [
+            "2026-13-01T00:00:00",
+            "2026-02-29T00:00:00",
+            "2026-04-31T00:00:00",
+            "1969-12-31T23:59:59Z",
+            "2026-01-01T-1:00:00",
+            "2026-01-01T+1:00:00",
+            "99999999999-01-01T00:00:00",
+            "2026-01-01T00:00:00.1234",
+            "yesterday",
+        ] {
+            assert!(parse_datetime(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -3,11 +3,11 @@
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use futures::channel::mpsc::{unbounded, UnboundedReceiver};
 use futures::executor::block_on;
 use kafkit::{Consumer, DeliveryResult, Error, Offset, Producer, Record};
 
@@ -76,7 +76,7 @@ fn produce(conn: &Conn, args: &BenchProduce) -> Outcome {
     let progress = bar(args.records);
     // Deliveries are awaited on their own thread, which notes the time
     // each one took the moment its report wakes it.
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = unbounded();
     let waiter = std::thread::spawn(move || latencies(rx));
     let started = Instant::now();
     let mut refused = None;
@@ -85,7 +85,7 @@ fn produce(conn: &Conn, args: &BenchProduce) -> Outcome {
         match block_on(producer.send(record)) {
             Ok(delivery) => {
                 let sent = Instant::now();
-                let _ = tx.send(async move { (delivery.await, sent.elapsed()) });
+                let _ = tx.unbounded_send(async move { (delivery.await, sent.elapsed()) });
             }
             Err(e) => {
                 refused = Some(e.error);
@@ -105,12 +105,15 @@ fn produce(conn: &Conn, args: &BenchProduce) -> Outcome {
     if let Some(e) = refused.or(first_error) {
         return Err(Fail::kafka(format!("{failed} records failed; first: {e}")));
     }
+    if took.is_empty() {
+        return Err(Fail::kafka("no record was delivered"));
+    }
     took.sort_unstable();
     let n = took.len() as f64;
     let secs = elapsed.as_secs_f64();
     let at = |q: f64| took[((n * q) as usize).min(took.len() - 1)];
-    println!(
-        "produced {} records of {} B in {:.2} s: {:.0} records/s, {:.1} MB/s; delivery latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+    crate::fail::print(format!(
+        "produced {} records of {} B in {:.2} s: {:.0} records/s, {:.1} MB/s; delivery latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms\n",
         took.len(),
         args.size,
         secs,
@@ -118,9 +121,8 @@ fn produce(conn: &Conn, args: &BenchProduce) -> Outcome {
         n * args.size as f64 / secs / 1e6,
         ms(at(0.5)),
         ms(at(0.99)),
-        ms(took[took.len() - 1]),
-    );
-    Ok(())
+                ms(took[took.len() - 1]),
+    ))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -129,7 +131,7 @@ fn ms(d: Duration) -> f64 {
 
 type Latencies = (Vec<Duration>, u64, Option<Error>);
 
-fn latencies<F>(rx: mpsc::Receiver<F>) -> Latencies
+fn latencies<F>(rx: UnboundedReceiver<F>) -> Latencies
 where
     F: Future<Output = (DeliveryResult, Duration)>,
 {
@@ -147,6 +149,9 @@ where
 }
 
 fn consume(conn: &Conn, args: &BenchConsume) -> Outcome {
+    if args.records == Some(0) {
+        return Err(Fail::usage("--records must be at least 1"));
+    }
     let group = format!("kafkit-bench-{}", std::process::id());
     let config = conn.with(&[
         ("group.id", &group),
@@ -207,11 +212,10 @@ fn consume(conn: &Conn, args: &BenchConsume) -> Outcome {
     // From the first message to the last: the wait for the end-of-partition
     // events after it is not reading.
     let secs = started.map_or(0.0, |s| (last - s).as_secs_f64()).max(1e-6);
-    println!(
-        "consumed {read} records ({bytes} bytes) in {secs:.2} s: {:.0} records/s, {:.1} MB/s",
+    consumer.close()?;
+    crate::fail::print(format!(
+        "consumed {read} records ({bytes} bytes) in {secs:.2} s: {:.0} records/s, {:.1} MB/s\n",
         read as f64 / secs,
         bytes as f64 / secs / 1e6
-    );
-    consumer.close()?;
-    Ok(())
+    ))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use kafkit::{Consumer, Error, Offset};
+use kafkit::{Consumer, Error, Offset, TopicPartition};
 
 use crate::conn::{unreachable, Conn};
 use crate::fail::{Fail, Outcome};
@@ -142,8 +142,10 @@ pub fn run(conn: &Conn, args: &ConsumeArgs) -> Outcome {
                 ));
             }
             let reset = match start {
-                None | Some(Start::Beginning) => "earliest",
-                Some(Start::End) => "latest",
+                // Without -o, a reset policy given with -X stands.
+                None if conn.config.get("auto.offset.reset").is_some() => None,
+                None | Some(Start::Beginning) => Some("earliest"),
+                Some(Start::End) => Some("latest"),
                 Some(_) => {
                     return Err(Fail::usage(
                         "with -g, -o can only be beginning or end (where partitions without a \
@@ -152,13 +154,19 @@ pub fn run(conn: &Conn, args: &ConsumeArgs) -> Outcome {
                 }
             };
             extra.push(("group.id", group.clone()));
-            extra.push(("auto.offset.reset", reset.into()));
+            if let Some(reset) = reset {
+                extra.push(("auto.offset.reset", reset.into()));
+            }
         }
         None => {
             // A group id only to satisfy librdkafka: assigned partitions
-            // join no group, and nothing is committed.
-            extra.push(("group.id", format!("kafkit-cli-{}", std::process::id())));
-            extra.push(("enable.auto.commit", "false".into()));
+            // join no group, and nothing is committed (unless -X says so).
+            if conn.config.get("group.id").is_none() {
+                extra.push(("group.id", format!("kafkit-cli-{}", std::process::id())));
+            }
+            if conn.config.get("enable.auto.commit").is_none() {
+                extra.push(("enable.auto.commit", "false".into()));
+            }
         }
     }
     let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -180,9 +188,16 @@ pub fn run(conn: &Conn, args: &ConsumeArgs) -> Outcome {
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    // Only one handler per process; none installed means Ctrl-C kills the
-    // process, which is still correct, so a failure is not fatal.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    // Ctrl-C (or SIGTERM) stops the reading: the consumer then commits and
+    // leaves its group, and the command exits with 0. A second one exits at
+    // once with 130, for a close that cannot reach the coordinator. Only
+    // one handler per process; without one Ctrl-C kills the process, which
+    // is still correct, so a failure to install it is not fatal.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
 
     let result = read(&consumer, args, &output, &stop);
     let closed = consumer.close();
@@ -242,7 +257,12 @@ fn assign(consumer: &Consumer, args: &ConsumeArgs, start: Start, timeout: Durati
             let offset = match start {
                 Start::Beginning => Offset::Beginning,
                 Start::End => Offset::End,
-                Start::At(o) => Offset::At(o),
+                Start::At(o) => {
+                    // Outside the partition's offsets librdkafka would jump
+                    // to its reset policy (the end) without a word.
+                    let (low, high) = consumer.fetch_watermarks(topic, p, timeout)?;
+                    Offset::At(o.max(low).min(high))
+                }
                 Start::Tail(n) => {
                     let (low, high) = consumer.fetch_watermarks(topic, p, timeout)?;
                     Offset::At(high.saturating_sub(n).max(low))
@@ -274,7 +294,7 @@ fn read(consumer: &Consumer, args: &ConsumeArgs, output: &Output, stop: &AtomicB
     let interactive = stdout.is_terminal();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut read = 0u64;
-    let mut at_end: HashSet<(String, i32)> = HashSet::new();
+    let mut ends = Ends::default();
     let limit = args.count.unwrap_or(u64::MAX);
     while read < limit && !stop.load(Ordering::SeqCst) {
         // Write out what is buffered before waiting, so a reader of a pipe
@@ -287,9 +307,17 @@ fn read(consumer: &Consumer, args: &ConsumeArgs, output: &Output, stop: &AtomicB
             }
         };
         match next {
-            None => {}
+            None => {
+                // A rebalance can leave every partition at its end without
+                // a new end-of-partition event.
+                if args.exit_at_end && ends.all(consumer)? {
+                    break;
+                }
+            }
             Some(Ok(message)) => {
-                at_end.remove(&(message.topic().to_string(), message.partition()));
+                if args.exit_at_end {
+                    ends.unmark(message.topic(), message.partition());
+                }
                 match output {
                     Output::Text(f) => f.write(&message, &mut out),
                     Output::Json => write_json(&message, &mut out),
@@ -303,12 +331,12 @@ fn read(consumer: &Consumer, args: &ConsumeArgs, output: &Output, stop: &AtomicB
             Some(Err(Error::PartitionEof {
                 topic, partition, ..
             })) => {
-                at_end.insert((topic, partition));
-                if args.exit_at_end && all_at_end(consumer, &at_end)? {
+                ends.mark(topic, partition);
+                if args.exit_at_end && ends.all(consumer)? {
                     break;
                 }
             }
-            Some(Err(e)) if e.code().is_some_and(|c| !is_fatal_read_error(c)) => {
+            Some(Err(e)) if !e.is_fatal() && e.code().is_some_and(|c| !is_fatal_read_error(c)) => {
                 eprintln!("kafkit: {e}");
             }
             Some(Err(e)) => {
@@ -336,12 +364,63 @@ fn is_fatal_read_error(code: kafkit::ErrorCode) -> bool {
     )
 }
 
-fn all_at_end(consumer: &Consumer, at_end: &HashSet<(String, i32)>) -> Outcome<bool> {
-    let assigned = consumer.assignment()?;
-    Ok(!assigned.is_empty()
-        && assigned
+/// Which partitions have reached their end, for `-e`.
+#[derive(Default)]
+struct Ends {
+    /// The assignment the marks belong to.
+    assignment: Vec<TopicPartition>,
+    /// Partitions whose end-of-partition event came and no message since.
+    marked: HashSet<(String, i32)>,
+}
+
+impl Ends {
+    fn mark(&mut self, topic: String, partition: i32) {
+        self.marked.insert((topic, partition));
+    }
+
+    fn unmark(&mut self, topic: &str, partition: i32) {
+        if !self.marked.is_empty() {
+            self.marked.remove(&(topic.to_string(), partition));
+        }
+    }
+
+    /// Whether every assigned partition is at its end: marked by its event
+    /// in the current assignment, or read up to its last known high
+    /// watermark (a partition a cooperative rebalance let it keep).
+    fn all(&mut self, consumer: &Consumer) -> Outcome<bool> {
+        let mut now = consumer.assignment()?;
+        now.sort();
+        if now != self.assignment {
+            // A partition given back and assigned again starts over.
+            self.marked.clear();
+            self.assignment = now;
+        }
+        if self.assignment.is_empty() {
+            return Ok(false);
+        }
+        let pairs: Vec<(&str, i32)> = self
+            .assignment
             .iter()
-            .all(|tp| at_end.contains(&(tp.topic.clone(), tp.partition))))
+            .map(|tp| (tp.topic.as_str(), tp.partition))
+            .collect();
+        let positions = consumer.position(&pairs)?;
+        Ok(self.assignment.iter().all(|tp| {
+            if self.marked.contains(&(tp.topic.clone(), tp.partition)) {
+                return true;
+            }
+            let position = positions
+                .iter()
+                .find(|p| p.topic == tp.topic && p.partition == tp.partition)
+                .map(|p| p.offset);
+            match (
+                position,
+                consumer.cached_watermarks(&tp.topic, tp.partition),
+            ) {
+                (Some(Offset::At(at)), Some((_, high))) => at >= high,
+                _ => false,
+            }
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! How a command fails: a message for stderr and an exit code per kind.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write};
 
 /// Exit code of a usage error: a bad flag, argument or property (clap uses
 /// the same code for the errors it finds).
@@ -86,3 +86,13 @@ impl From<kafkit::Error> for Fail {
 
 /// What every command returns.
 pub type Outcome<T = ()> = Result<T, Fail>;
+
+/// Writes `text` to standard output and flushes it; a closed output is
+/// [`Fail::Closed`].
+pub fn print(text: impl AsRef<str>) -> Outcome {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_ref().as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Fail::output)
+}

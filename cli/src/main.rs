@@ -112,12 +112,14 @@ fn mock(command: &MockCmd) -> Outcome {
     let dir = mockd::dir();
     match command {
         MockCmd::Start { idle } => {
+            if *idle == 0 {
+                return Err(Fail::usage("--idle must be at least 1 second"));
+            }
             let bootstrap = match mockd::request(&dir, "bootstrap") {
                 Ok(b) => b,
                 Err(_) => mockd::start(&dir, Duration::from_secs(*idle))?,
             };
-            println!("{bootstrap}");
-            Ok(())
+            fail::print(format!("{bootstrap}\n"))
         }
         MockCmd::Stop => {
             mockd::request(&dir, "stop")?;
@@ -125,10 +127,7 @@ fn mock(command: &MockCmd) -> Outcome {
             Ok(())
         }
         MockCmd::Status => match mockd::request(&dir, "bootstrap") {
-            Ok(b) => {
-                println!("running at {b} (in {})", dir.display());
-                Ok(())
-            }
+            Ok(b) => fail::print(format!("running at {b} (in {})\n", dir.display())),
             Err(Fail::Connect(_)) => Err(Fail::Connect(format!(
                 "no mock cluster is running (in {})",
                 dir.display()

@@ -6,16 +6,25 @@
 //! --mock consume t` needs the cluster to outlive the first command. The
 //! first `--mock` command starts `kafkit mock serve` in the background: it
 //! holds the cluster and answers on a Unix socket in the mock directory
-//! (`$KAFKIT_MOCK_DIR`, or `kafkit-mock-<uid>` in the temporary directory).
-//! It stops on `kafkit mock stop`, or when no command has used it for its
-//! idle time (30 minutes unless `mock start --idle` says otherwise).
+//! (`$KAFKIT_MOCK_DIR`, else `kafkit-mock` in `$XDG_RUNTIME_DIR`, else
+//! `kafkit-mock-<uid>` in the temporary directory; it must belong to the
+//! user and be closed to others). One server per directory: it holds an
+//! exclusive lock on `lock` there for its whole life, so two commands that
+//! start one at the same moment end up on the same cluster.
+//!
+//! Each running command holds a connection open (`hold`); the server stops
+//! on `kafkit mock stop`, or once no command holds it and none has asked
+//! anything for its idle time (30 minutes unless `mock start --idle` says
+//! otherwise).
 //!
 //! The socket speaks one line each way: `bootstrap` (answer `ok
-//! <bootstrap.servers>`), `ping`, `create-topic <name> <partitions>
+//! <bootstrap.servers>`), `hold` (answer `ok`, then the connection stays
+//! open until the command ends), `create-topic <name> <partitions>
 //! <replication factor>` (the mock answers no CreateTopics request) and
 //! `stop`; an answer starts with `ok` or `error`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::fs::{File, TryLockError};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
@@ -28,39 +37,85 @@ use crate::fail::{Fail, Outcome};
 
 /// How long the shared cluster waits for a command before it stops.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(30 * 60);
-/// How often a long-running command tells the cluster it is still used.
-const KEEPALIVE: Duration = Duration::from_secs(60);
 /// How long a command waits for a starting cluster.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// Brokers in the shared cluster.
 const BROKERS: u16 = 3;
+/// The most partitions `topics create` may ask of the shared cluster.
+pub const MAX_PARTITIONS: i32 = 10_000;
 
-/// The mock directory: `$KAFKIT_MOCK_DIR`, else one per user in the
-/// temporary directory.
+/// The mock directory.
 pub fn dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KAFKIT_MOCK_DIR").filter(|d| !d.is_empty()) {
+    let var = |name| std::env::var_os(name).filter(|d| !d.is_empty());
+    if let Some(dir) = var("KAFKIT_MOCK_DIR") {
         return PathBuf::from(dir);
     }
-    let uid = std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("kafkit-mock-{uid}"))
+    if let Some(runtime) = var("XDG_RUNTIME_DIR") {
+        return PathBuf::from(runtime).join("kafkit-mock");
+    }
+    let user = match std::fs::metadata("/proc/self") {
+        Ok(m) => m.uid().to_string(),
+        Err(_) => std::env::var("USER").unwrap_or_else(|_| "user".into()),
+    };
+    std::env::temp_dir().join(format!("kafkit-mock-{user}"))
 }
 
 fn socket(dir: &Path) -> PathBuf {
     dir.join("mock.sock")
 }
 
-/// Sends one request line to the cluster in `dir` and returns what follows
-/// `ok` in the answer.
-pub fn request(dir: &Path, line: &str) -> Outcome<String> {
-    let mut stream = UnixStream::connect(socket(dir)).map_err(|e| {
-        Fail::Connect(format!(
-            "no mock cluster is running in {} ({e}); start one with `kafkit mock start`",
+/// Creates the directory (mode 0700) if needed and refuses one that
+/// another user owns or can write to: its socket would hand out that
+/// user's brokers.
+fn private_dir(dir: &Path) -> Outcome {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Fail::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| Fail::Io(format!("cannot read {}: {e}", dir.display())))?;
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    let owned = me.is_none_or(|uid| meta.uid() == uid);
+    if !meta.is_dir() || !owned || meta.mode() & 0o022 != 0 {
+        return Err(Fail::Io(format!(
+            "{} must be a directory of yours that others cannot write to \
+             (or set KAFKIT_MOCK_DIR)",
             dir.display()
-        ))
-    })?;
-    let io = |e: std::io::Error| Fail::Connect(format!("the mock cluster did not answer: {e}"));
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a failed connection means no server is there (rather than one
+/// that is slow or broken).
+fn nobody_there(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::NotFound | ErrorKind::ConnectionRefused
+    )
+}
+
+fn connect(dir: &Path) -> Outcome<UnixStream> {
+    UnixStream::connect(socket(dir)).map_err(|e| {
+        if nobody_there(&e) {
+            Fail::Connect(format!(
+                "no mock cluster is running in {}; start one with `kafkit mock start`",
+                dir.display()
+            ))
+        } else {
+            Fail::Io(format!(
+                "cannot reach the mock cluster in {}: {e}",
+                dir.display()
+            ))
+        }
+    })
+}
+
+/// Sends one request line on `stream` and returns what follows `ok` in the
+/// answer.
+fn ask(stream: &mut UnixStream, line: &str) -> Outcome<String> {
+    let io = |e: std::io::Error| Fail::Io(format!("the mock cluster did not answer: {e}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(io)?;
@@ -68,26 +123,33 @@ pub fn request(dir: &Path, line: &str) -> Outcome<String> {
         .write_all(format!("{line}\n").as_bytes())
         .map_err(io)?;
     let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).map_err(io)?;
+    let mut reader = BufReader::new(&mut *stream);
+    reader.read_line(&mut answer).map_err(io)?;
     let answer = answer.trim_end();
     if let Some(rest) = answer.strip_prefix("ok") {
         Ok(rest.trim_start().to_string())
     } else if let Some(rest) = answer.strip_prefix("error ") {
         Err(Fail::kafka(format!("mock cluster: {rest}")))
     } else {
-        Err(Fail::Connect(format!(
+        Err(Fail::Io(format!(
             "the mock cluster gave an unexpected answer: {answer:?}"
         )))
     }
 }
 
-/// A command's use of the shared cluster: its address, kept alive while
-/// the command runs.
+/// Sends one request to the cluster in `dir`.
+pub fn request(dir: &Path, line: &str) -> Outcome<String> {
+    ask(&mut connect(dir)?, line)
+}
+
+/// A command's use of the shared cluster: its address, and the connection
+/// that keeps the cluster running while the command does.
 pub struct Session {
     /// The mock directory.
     pub dir: PathBuf,
     /// The cluster's `bootstrap.servers`.
     pub bootstrap: String,
+    _hold: UnixStream,
 }
 
 /// Connects to the shared cluster, starting it when none runs.
@@ -98,31 +160,21 @@ pub fn session() -> Outcome<Session> {
         Err(Fail::Connect(_)) => start(&dir, DEFAULT_IDLE)?,
         Err(other) => return Err(other),
     };
-    let kept = dir.clone();
-    // The thread ends with the process; a failed ping only means the
-    // cluster is gone, which the command's own requests will report.
-    std::thread::Builder::new()
-        .name("kafkit-mock-keepalive".into())
-        .spawn(move || loop {
-            std::thread::sleep(KEEPALIVE);
-            let _ = request(&kept, "ping");
-        })
-        .map_err(|e| Fail::Io(format!("cannot start a thread: {e}")))?;
-    Ok(Session { dir, bootstrap })
+    let mut hold = connect(&dir)?;
+    ask(&mut hold, "hold")?;
+    Ok(Session {
+        dir,
+        bootstrap,
+        _hold: hold,
+    })
 }
 
 /// Starts `kafkit mock serve` in the background and waits until it
 /// answers; returns its bootstrap servers.
 pub fn start(dir: &Path, idle: Duration) -> Outcome<String> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Fail::Io(format!("cannot create {}: {e}", dir.display())))?;
+    private_dir(dir)?;
     let exe = std::env::current_exe()
         .map_err(|e| Fail::Io(format!("cannot find the kafkit executable: {e}")))?;
-    let log = std::fs::File::create(dir.join("mock.log"))
-        .map_err(|e| Fail::Io(format!("cannot write {}: {e}", dir.display())))?;
     let mut child = Command::new(exe)
         .arg("mock")
         .arg("serve")
@@ -132,7 +184,7 @@ pub fn start(dir: &Path, idle: Duration) -> Outcome<String> {
         .arg(idle.as_secs().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(log)
+        .stderr(Stdio::null())
         // Its own process group: Ctrl-C in the terminal that started it
         // stops the command, not the cluster other commands share.
         .process_group(0)
@@ -149,12 +201,14 @@ pub fn start(dir: &Path, idle: Duration) -> Outcome<String> {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = rx.recv_timeout(START_TIMEOUT).map_err(|_| {
-        Fail::Connect(format!(
+    let Ok(line) = rx.recv_timeout(START_TIMEOUT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(Fail::Connect(format!(
             "the mock cluster did not start within {START_TIMEOUT:?} (see {})",
             dir.join("mock.log").display()
-        ))
-    })?;
+        )));
+    };
     // Reap it if it exited at once; a running server is left to itself.
     let _ = child.try_wait();
     match line.trim_end().strip_prefix("ready ") {
@@ -167,67 +221,97 @@ pub fn start(dir: &Path, idle: Duration) -> Outcome<String> {
     }
 }
 
+/// Activity the idle check reads.
+#[derive(Default)]
+struct Use {
+    holders: usize,
+    last: Option<Instant>,
+}
+
 /// `kafkit mock serve`: holds a mock cluster and answers on the socket
-/// until told to stop or idle for `idle`.
+/// until told to stop, or idle for `idle`.
 pub fn serve(dir: &Path, idle: Duration) -> Outcome {
-    let mut ready = std::io::stdout();
-    let announce = |ready: &mut std::io::Stdout, line: String| {
+    let announce = |line: String| {
+        let mut ready = std::io::stdout();
         let _ = writeln!(ready, "{line}");
         let _ = ready.flush();
     };
-    let path = socket(dir);
-    if let Ok(bootstrap) = request(dir, "bootstrap") {
-        // Another server won a race to start: use it.
-        announce(&mut ready, format!("ready {bootstrap}"));
-        return Ok(());
-    }
-    let _ = std::fs::remove_file(&path);
-    let listener = match UnixListener::bind(&path) {
-        Ok(l) => l,
-        Err(e) => {
-            announce(
-                &mut ready,
-                format!("error cannot listen on {}: {e}", path.display()),
-            );
-            return Err(Fail::Io(e.to_string()));
-        }
+    let failed = |message: String| {
+        announce(format!("error {message}"));
+        Fail::Io(message)
     };
+    private_dir(dir).map_err(|e| failed(e.to_string()))?;
+    let lock = File::create(dir.join("lock"))
+        .map_err(|e| failed(format!("cannot open {}: {e}", dir.join("lock").display())))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            // Another server runs or is starting: hand out its address.
+            let deadline = Instant::now() + START_TIMEOUT;
+            loop {
+                match request(dir, "bootstrap") {
+                    Ok(bootstrap) => {
+                        announce(format!("ready {bootstrap}"));
+                        return Ok(());
+                    }
+                    Err(e) if Instant::now() > deadline => return Err(failed(e.to_string())),
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+        Err(TryLockError::Error(e)) => return Err(failed(format!("cannot lock: {e}"))),
+    }
+    // The lock is ours: a socket left behind is a dead server's.
+    let path = socket(dir);
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)
+        .map_err(|e| failed(format!("cannot listen on {}: {e}", path.display())))?;
+    let log = File::create(dir.join("mock.log")).ok();
     let cluster = match kafkit::MockCluster::new(BROKERS) {
         Ok(c) => c,
         Err(e) => {
             let _ = std::fs::remove_file(&path);
-            announce(&mut ready, format!("error {e}"));
-            return Err(e.into());
+            return Err(failed(e.to_string()));
         }
     };
-    let last_use = Arc::new(Mutex::new(Instant::now()));
-    let watched = last_use.clone();
+    let activity = Arc::new(Mutex::new(Use {
+        holders: 0,
+        last: Some(Instant::now()),
+    }));
+    let watched = activity.clone();
     let idle_path = path.clone();
     std::thread::spawn(move || loop {
-        std::thread::sleep(Duration::from_secs(1));
-        let since = watched.lock().map(|t| t.elapsed()).unwrap_or_default();
-        if since > idle {
-            eprintln!("idle for {idle:?}: stopping");
+        std::thread::sleep(Duration::from_millis(200));
+        let Ok(state) = watched.lock() else { continue };
+        let since = state.last.map(|t| t.elapsed()).unwrap_or_default();
+        if state.holders == 0 && since > idle {
+            // Still holding the activity lock: no request is answered
+            // between this decision and the exit.
             let _ = std::fs::remove_file(&idle_path);
             std::process::exit(0);
         }
     });
-    eprintln!(
-        "mock cluster at {} listening on {}",
-        cluster.bootstrap_servers(),
-        path.display()
-    );
-    announce(&mut ready, format!("ready {}", cluster.bootstrap_servers()));
+    if let Some(mut log) = log {
+        let _ = writeln!(
+            log,
+            "mock cluster at {} listening on {} (pid {})",
+            cluster.bootstrap_servers(),
+            path.display(),
+            std::process::id()
+        );
+    }
+    announce(format!("ready {}", cluster.bootstrap_servers()));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        if let Ok(mut t) = last_use.lock() {
-            *t = Instant::now();
+        if let Ok(mut state) = activity.lock() {
+            state.last = Some(Instant::now());
         }
-        if answer(stream, &cluster) == Answered::Stop {
+        if answer(stream, &cluster, &activity) == Answered::Stop {
             let _ = std::fs::remove_file(&path);
             return Ok(());
         }
     }
+    drop(lock);
     Ok(())
 }
 
@@ -237,7 +321,11 @@ enum Answered {
     Stop,
 }
 
-fn answer(stream: UnixStream, cluster: &kafkit::MockCluster) -> Answered {
+fn answer(
+    stream: UnixStream,
+    cluster: &kafkit::MockCluster,
+    activity: &Arc<Mutex<Use>>,
+) -> Answered {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut line = String::new();
     let mut reader = BufReader::new(stream.take(4096));
@@ -251,18 +339,15 @@ fn answer(stream: UnixStream, cluster: &kafkit::MockCluster) -> Answered {
             format!("ok {}", cluster.bootstrap_servers()),
             Answered::Continue,
         ),
-        ["ping"] => ("ok".to_string(), Answered::Continue),
-        ["stop"] => ("ok".to_string(), Answered::Stop),
-        ["create-topic", name, partitions, replicas] => {
-            let reply = match (partitions.parse::<i32>(), replicas.parse::<i32>()) {
-                (Ok(p), Ok(r)) => match cluster.create_topic(name, p, r) {
-                    Ok(()) => "ok".to_string(),
-                    Err(e) => format!("error {e}"),
-                },
-                _ => "error partitions and replication factor must be numbers".to_string(),
-            };
-            (reply, Answered::Continue)
+        ["hold"] => {
+            hold(stream, activity.clone());
+            return Answered::Continue;
         }
+        ["stop"] => ("ok".to_string(), Answered::Stop),
+        ["create-topic", name, partitions, replicas] => (
+            create_topic(cluster, name, partitions, replicas),
+            Answered::Continue,
+        ),
         _ => (
             format!("error unknown request {:?}", line.trim_end()),
             Answered::Continue,
@@ -270,4 +355,62 @@ fn answer(stream: UnixStream, cluster: &kafkit::MockCluster) -> Answered {
     };
     let _ = stream.write_all(format!("{reply}\n").as_bytes());
     then
+}
+
+/// Counts a command as a holder until its connection closes (when the
+/// command ends, however it ends).
+fn hold(mut stream: UnixStream, activity: Arc<Mutex<Use>>) {
+    if let Ok(mut state) = activity.lock() {
+        state.holders += 1;
+    }
+    std::thread::spawn(move || {
+        let _ = stream.write_all(b"ok\n");
+        let _ = stream.set_read_timeout(None);
+        let mut sink = [0u8; 64];
+        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+        if let Ok(mut state) = activity.lock() {
+            state.holders = state.holders.saturating_sub(1);
+            state.last = Some(Instant::now());
+        }
+    });
+}
+
+fn create_topic(
+    cluster: &kafkit::MockCluster,
+    name: &str,
+    partitions: &str,
+    replicas: &str,
+) -> String {
+    let (Ok(p), Ok(r)) = (partitions.parse::<i32>(), replicas.parse::<i32>()) else {
+        return "error partitions and replication factor must be numbers".into();
+    };
+    if let Err(e) = check_topic(name, p) {
+        return format!("error {e}");
+    }
+    match cluster.create_topic(name, p, r) {
+        Ok(()) => "ok".into(),
+        Err(e) => format!("error {e}"),
+    }
+}
+
+/// What Kafka accepts as a topic name, and a partition count the shared
+/// cluster can hold.
+pub fn check_topic(name: &str, partitions: i32) -> Result<(), String> {
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty()
+        || name.len() > 249
+        || name == "."
+        || name == ".."
+        || !name.chars().all(legal)
+    {
+        return Err(format!(
+            "{name:?} is not a topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-')"
+        ));
+    }
+    if !(1..=MAX_PARTITIONS).contains(&partitions) {
+        return Err(format!(
+            "the mock cluster takes 1 to {MAX_PARTITIONS} partitions, not {partitions}"
+        ));
+    }
+    Ok(())
 }

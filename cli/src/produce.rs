@@ -1,13 +1,14 @@
 //! `kafkit produce`: records from stdin or files, one per delimiter.
 
 use std::fs::File;
+use std::future::Future;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::future::Future;
-use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use futures::channel::mpsc::{unbounded, UnboundedReceiver};
 use futures::executor::block_on;
 use futures::stream::{FuturesUnordered, StreamExt};
 use kafkit::{Compression, DeliveryFuture, Producer, Record};
@@ -48,28 +49,74 @@ pub struct ProduceArgs {
     pub sync: bool,
 }
 
+/// How long produce waits for deliveries after its last record before it
+/// gives up on the rest (they count as failed).
+const CLOSE_LIMIT: Duration = Duration::from_secs(60);
+
 /// What became of the records.
 #[derive(Default)]
 struct Tally {
     delivered: u64,
     bytes: u64,
     failed: u64,
-    first_error: Option<String>,
+    /// The failure of the earliest record in the input: (its sequence
+    /// number, what happened).
+    first_error: Option<(u64, String)>,
 }
 
 impl Tally {
-    fn fail(&mut self, what: String) {
+    fn fail(&mut self, origin: &Origin, what: impl std::fmt::Display) {
         self.failed += 1;
-        if self.first_error.is_none() {
-            self.first_error = Some(what);
+        if self
+            .first_error
+            .as_ref()
+            .is_none_or(|(seq, _)| origin.seq < *seq)
+        {
+            self.first_error = Some((origin.seq, format!("{origin}: {what}")));
+        }
+    }
+
+    fn record(&mut self, origin: &Origin, result: Result<usize, kafkit::Error>) {
+        match result {
+            Ok(size) => {
+                self.delivered += 1;
+                self.bytes += size as u64;
+            }
+            Err(e) => self.fail(origin, e),
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.delivered += other.delivered;
+        self.bytes += other.bytes;
+        self.failed += other.failed;
+        if let Some((seq, what)) = other.first_error {
+            if self
+                .first_error
+                .as_ref()
+                .is_none_or(|(mine, _)| seq < *mine)
+            {
+                self.first_error = Some((seq, what));
+            }
         }
     }
 }
 
-/// A record's position in the input, for error messages.
-#[derive(Clone, Copy)]
+/// Where a record came from, for error messages.
+#[derive(Clone)]
 struct Origin {
+    /// Its place among all records of the command.
+    seq: u64,
+    /// The file (or stdin) it was read from.
+    input: Arc<str>,
+    /// Its place in that file, from 1.
     record: u64,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "record {} of {}", self.record, self.input)
+    }
 }
 
 /// Runs `produce`.
@@ -130,39 +177,46 @@ pub fn run(conn: &Conn, args: &ProduceArgs) -> Outcome {
 
     // Deliveries are awaited on their own thread, so sending never stops
     // for them unless the queue is full (`send` then waits for space).
-    let (tx, rx) = mpsc::channel();
-    let sync = args.sync;
+    let (tx, rx) = unbounded();
     let waiter = std::thread::spawn(move || {
         let mut tally = Tally::default();
-        await_each(rx, |(result, _)| result_into(&mut tally, result));
+        await_each(rx, |(origin, result)| tally.record(&origin, result));
         tally
     });
-    let mut tally_at_send = Tally::default();
-    let mut count = 0u64;
-    for input in inputs {
-        let name = input.name.clone();
+    let mut tally = Tally::default();
+    let mut seq = 0u64;
+    let mut read_error = None;
+    'inputs: for input in inputs {
+        let name: Arc<str> = input.name.into();
         let mut reader = BufReader::with_capacity(1 << 16, input.reader);
         let mut line = Vec::new();
+        let mut record_in_file = 0u64;
         loop {
             line.clear();
-            let read = reader
-                .read_until(delimiter, &mut line)
-                .map_err(|e| Fail::Io(format!("cannot read {name}: {e}")))?;
-            if read == 0 {
-                break;
-            }
+            let read = match reader.read_until(delimiter, &mut line) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    // Stop reading, but account for what was sent.
+                    read_error = Some(Fail::Io(format!("cannot read {name}: {e}")));
+                    break 'inputs;
+                }
+            };
             bar.inc(read as u64);
             if line.last() == Some(&delimiter) {
                 line.pop();
             }
-            count += 1;
-            let origin = Origin { record: count };
+            seq += 1;
+            record_in_file += 1;
+            let origin = Origin {
+                seq,
+                input: name.clone(),
+                record: record_in_file,
+            };
             let (key, value) = split_key(&line, key_delimiter.as_deref());
             if args.json {
                 if let Err(e) = serde_json::from_slice::<serde_json::Value>(value) {
-                    tally_at_send.fail(format!(
-                        "record {count} of {name}: the value is not JSON: {e}"
-                    ));
+                    tally.fail(&origin, format!("the value is not JSON: {e}"));
                     continue;
                 }
             }
@@ -178,56 +232,46 @@ pub fn run(conn: &Conn, args: &ProduceArgs) -> Outcome {
                 record = record.header(n.clone(), v.clone());
             }
             match block_on(producer.send(record)) {
-                Ok(delivery) if sync => {
-                    let (result, _) = block_on(wait_one(delivery, origin, size));
-                    result_into(&mut tally_at_send, result);
+                Ok(delivery) if args.sync => {
+                    let (origin, result) = block_on(wait_one(delivery, origin, size));
+                    tally.record(&origin, result);
                 }
                 Ok(delivery) => {
                     // The waiter only stops when this sender is dropped.
-                    let _ = tx.send(wait_one(delivery, origin, size));
+                    let _ = tx.unbounded_send(wait_one(delivery, origin, size));
                 }
-                Err(e) => tally_at_send.fail(format!("record {count}: {}", e.error)),
+                Err(e) => tally.fail(&origin, e.error),
             }
         }
     }
     drop(tx);
-    bar.finish_and_clear();
-    let mut tally = waiter
+    // Closing resolves every delivery future: delivered, failed, or purged
+    // at the limit (a failure the waiter counts).
+    let left = producer.close(CLOSE_LIMIT);
+    let waited = waiter
         .join()
         .map_err(|_| Fail::Io("the delivery thread panicked".into()))?;
-    tally.delivered += tally_at_send.delivered;
-    tally.bytes += tally_at_send.bytes;
-    tally.failed += tally_at_send.failed;
-    if let Some(e) = tally_at_send.first_error {
-        // Send-time errors are earlier in the input than any delivery
-        // error still pending at the end.
-        tally.first_error = Some(e);
-    }
-    let left = producer.close(Duration::from_secs(30));
+    tally.merge(waited);
+    bar.finish_and_clear();
     eprintln!(
-        "produced {} record{} ({} bytes) to {}; {} failed",
+        "produced {} record{} ({} bytes) to {}; {} failed{}",
         tally.delivered,
         if tally.delivered == 1 { "" } else { "s" },
         tally.bytes,
         args.topic,
-        tally.failed + left as u64
-    );
-    match tally.first_error {
-        Some(e) => Err(Fail::kafka(format!("first failure: {e}"))),
-        None if left > 0 => Err(Fail::kafka(format!(
-            "{left} records were still in flight at exit"
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn result_into(tally: &mut Tally, result: Result<usize, String>) {
-    match result {
-        Ok(size) => {
-            tally.delivered += 1;
-            tally.bytes += size as u64;
+        tally.failed,
+        if left > 0 {
+            format!(" ({left} not delivered within {CLOSE_LIMIT:?} of the last send)")
+        } else {
+            String::new()
         }
-        Err(e) => tally.fail(e),
+    );
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    match tally.first_error {
+        Some((_, e)) => Err(Fail::kafka(format!("first failure: {e}"))),
+        None => Ok(()),
     }
 }
 
@@ -235,45 +279,30 @@ async fn wait_one(
     delivery: DeliveryFuture,
     origin: Origin,
     size: usize,
-) -> (Result<usize, String>, Origin) {
+) -> (Origin, Result<usize, kafkit::Error>) {
     match delivery.await {
-        Ok(_) => (Ok(size), origin),
-        Err(e) => (
-            Err(format!("record {}: {}", origin.record, e.error)),
-            origin,
-        ),
+        Ok(_) => (origin, Ok(size)),
+        Err(e) => (origin, Err(e.error)),
     }
 }
 
 /// Awaits every future the sender hands over, until it hangs up, calling
-/// `done` with each output as soon as its future completes (delivery
+/// `done` with each output the moment its future completes (delivery
 /// futures here, awaited off the sending thread so that sending never waits
-/// for them).
-pub fn await_each<F: Future>(rx: mpsc::Receiver<F>, mut done: impl FnMut(F::Output)) {
+/// for them): new futures and completions are both waited for at once.
+pub fn await_each<F: Future>(rx: UnboundedReceiver<F>, mut done: impl FnMut(F::Output)) {
+    let mut rx = rx;
     let mut pending = FuturesUnordered::new();
-    let mut open = true;
     block_on(async {
         loop {
-            // Take all the sender queued; block for it only when nothing
-            // is in flight.
-            while open {
-                let next = if pending.is_empty() {
-                    rx.recv().ok()
-                } else {
-                    match rx.try_recv() {
-                        Ok(item) => Some(item),
-                        Err(mpsc::TryRecvError::Empty) => break,
-                        Err(mpsc::TryRecvError::Disconnected) => None,
+            futures::select! {
+                future = rx.next() => {
+                    if let Some(future) = future {
+                        pending.push(future);
                     }
-                };
-                match next {
-                    Some(future) => pending.push(future),
-                    None => open = false,
                 }
-            }
-            match pending.next().await {
-                Some(output) => done(output),
-                None => break,
+                output = pending.select_next_some() => done(output),
+                complete => break,
             }
         }
     });

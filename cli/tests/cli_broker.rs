@@ -209,9 +209,15 @@ fn broker_cli_topics_lifecycle_checked_with_kafka_topics() {
             "retention.ms",
         ],
     );
-    let described = tool_describe_topic(&servers, &topic);
-    assert!(described.contains("cleanup.policy=compact"), "{described}");
-    assert!(!described.contains("retention.ms"), "{described}");
+    // The change reaches the broker's metadata a moment after the answer.
+    wait_until(
+        "kafka-topics shows the change",
+        Duration::from_secs(30),
+        || {
+            let described = tool_describe_topic(&servers, &topic);
+            described.contains("cleanup.policy=compact") && !described.contains("retention.ms")
+        },
+    );
 
     ok(&servers, &["topics", "delete", &topic]);
     wait_until("the topic is gone", Duration::from_secs(30), || {
@@ -400,6 +406,27 @@ fn broker_cli_groups_lag_and_reset_offsets_checked_with_kafka_consumer_groups() 
     assert_eq!(
         tool_group_offsets(&servers, &group, &topic)[&1].0,
         expected.to_string()
+    );
+    // consume -o @TIMESTAMP starts at the same message.
+    let from_time = ok(
+        &servers,
+        &[
+            "consume",
+            &topic,
+            "-p",
+            "1",
+            "-o",
+            &format!("@{ts}"),
+            "-e",
+            "-f",
+            "{offset}\\n",
+        ],
+    );
+    assert_eq!(
+        from_time.out().lines().next(),
+        Some(expected.to_string().as_str()),
+        "{}",
+        from_time.describe()
     );
     // A time after every message: the end.
     reset(

@@ -231,7 +231,7 @@ fn mock_cli_delimiters_files_and_json_validation() {
     );
     assert!(run.err().contains("1 failed"), "{}", run.describe());
     assert!(
-        run.err().contains(&format!("record 3 of {}", f2.display()))
+        run.err().contains(&format!("record 1 of {}", f2.display()))
             && run.err().contains("not JSON"),
         "{}",
         run.describe()
@@ -430,7 +430,7 @@ fn mock_cli_shared_mock_cluster_across_commands() {
         deleted.describe()
     );
     assert!(
-        deleted.took < Duration::from_secs(5),
+        deleted.took < Duration::from_secs(8),
         "{}",
         deleted.describe()
     );
@@ -458,7 +458,7 @@ fn mock_cli_shared_mock_cluster_across_commands() {
 fn mock_cli_idle_mock_cluster_stops_by_itself() {
     let dir = MockDir::new();
     let t = Duration::from_secs(30);
-    kafkit_in(Some(dir.path()), &["mock", "start", "--idle", "2"], None, t).assert_ok("mock start");
+    kafkit_in(Some(dir.path()), &["mock", "start", "--idle", "5"], None, t).assert_ok("mock start");
     kafkit_in(Some(dir.path()), &["mock", "status"], None, t).assert_ok("status while running");
     // Asking for its status is a use: watch its socket instead.
     let socket = dir.path().join("mock.sock");
@@ -657,4 +657,118 @@ fn mock_cli_reads_properties_files_and_the_environment() {
         run.describe()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mock_cli_concurrent_first_commands_share_one_cluster() {
+    let dir = MockDir::new();
+    let topic = unique("race");
+    // Four commands at once, none finding a cluster: one server wins the
+    // directory's lock, the others hand out its address.
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let dir = dir.path().to_path_buf();
+            let topic = topic.clone();
+            std::thread::spawn(move || {
+                let line = format!("from-{i}\n");
+                kafkit_in(
+                    Some(&dir),
+                    &["--mock", "produce", &topic],
+                    Some(line.as_bytes()),
+                    Duration::from_secs(60),
+                )
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join()
+            .expect("thread")
+            .assert_ok("concurrent --mock produce");
+    }
+    let read = kafkit_in(
+        Some(dir.path()),
+        &["--mock", "consume", &topic, "-e"],
+        None,
+        Duration::from_secs(60),
+    );
+    read.assert_ok("consume");
+    let text = read.out();
+    let mut got: Vec<&str> = text.lines().collect();
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        ["from-0", "from-1", "from-2", "from-3"],
+        "{}",
+        read.describe()
+    );
+}
+
+#[test]
+fn mock_cli_lag_and_reset_offsets_of_named_partitions() {
+    let dir = MockDir::new();
+    let t = Duration::from_secs(60);
+    let topic = unique("lag");
+    let group = unique("lag-g");
+    let run = |args: &[&str]| kafkit_in(Some(dir.path()), args, None, t);
+    run(&["--mock", "topics", "create", &topic, "-p", "2"]).assert_ok("create");
+    let input: String = (0..10).map(|i| format!("{i}\n")).collect();
+    kafkit_in(
+        Some(dir.path()),
+        &["--mock", "produce", &topic, "-p", "0"],
+        Some(input.as_bytes()),
+        t,
+    )
+    .assert_ok("produce");
+    run(&["--mock", "consume", &topic, "-g", &group, "-c", "4"]).assert_ok("consume 4");
+    let lag = run(&["--mock", "groups", "lag", &group, "-t", &topic]);
+    lag.assert_ok("lag -t");
+    let out = lag.out();
+    assert!(out.contains(&format!("{topic}\t0\t4\t10\t6")), "{out}");
+    assert!(out.contains(&format!("{topic}\t1\t-\t0\t-")), "{out}");
+    assert!(out.contains("total lag 6"), "{out}");
+    // Without partitions the mock would answer with none: said at once.
+    let all = run(&["--mock", "groups", "lag", &group]);
+    assert_eq!(all.code(), Some(2), "{}", all.describe());
+    assert!(all.err().contains("-t"), "{}", all.describe());
+    // An offset past the end is kept at the end.
+    let shown = run(&[
+        "--mock",
+        "groups",
+        "reset-offsets",
+        &group,
+        "-t",
+        &format!("{topic}:0"),
+        "--to-offset",
+        "99",
+        "--dry-run",
+    ]);
+    shown.assert_ok("reset --to-offset --dry-run");
+    assert!(
+        shown.out().contains(&format!("{topic}\t0\t4\t10")),
+        "{}",
+        shown.describe()
+    );
+    // Bad targets are usage errors.
+    for bad in [
+        &["--to-offset=-1"][..],
+        &["--to-datetime", "2026-02-30T00:00:00"][..],
+        &[][..],
+    ] {
+        let mut args = vec![
+            "--mock",
+            "groups",
+            "reset-offsets",
+            group.as_str(),
+            "-t",
+            topic.as_str(),
+        ];
+        args.extend_from_slice(bad);
+        let r = run(&args);
+        assert_eq!(r.code(), Some(2), "{bad:?}: {}", r.describe());
+    }
+    // Topic names and partition counts the mock would choke on.
+    for (name, partitions) in [("bad name", "1"), ("ok", "100000000")] {
+        let r = run(&["--mock", "topics", "create", name, "-p", partitions]);
+        assert_eq!(r.code(), Some(2), "{name} {partitions}: {}", r.describe());
+    }
 }

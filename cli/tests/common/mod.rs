@@ -11,9 +11,9 @@ use std::time::Duration;
 #[path = "../../../tests/common/tool.rs"]
 mod tool;
 
-pub use tool::ToolRun as Run;
 #[allow(unused_imports)]
 pub use tool::kafka_sh;
+pub use tool::ToolRun as Run;
 
 /// The binary under test.
 pub const KAFKIT: &str = env!("CARGO_BIN_EXE_kafkit");
