@@ -226,7 +226,7 @@ pub fn topics(conn: &Conn, cmd: &TopicsCmd) -> Outcome {
                 } else {
                     *replication_factor
                 };
-                mockd::check_topic(topic, p).map_err(Fail::usage)?;
+                mockd::check_topic(topic, p, r).map_err(Fail::usage)?;
                 mockd::request(&session.dir, &format!("create-topic {topic} {p} {r}"))?;
                 return out(format!("created topic {topic}\n"));
             }
@@ -656,6 +656,9 @@ fn named_partitions(
             list.push(TopicPartition::new(topic, p));
         }
     }
+    // A partition named twice would make the requests fail.
+    list.sort();
+    list.dedup();
     Ok(list)
 }
 

@@ -331,6 +331,8 @@ fn read(consumer: &Consumer, args: &ConsumeArgs, output: &Output, stop: &AtomicB
             Some(Err(Error::PartitionEof {
                 topic, partition, ..
             })) => {
+                // Marks belong to the assignment in force now.
+                ends.sync(consumer)?;
                 ends.mark(topic, partition);
                 if args.exit_at_end && ends.all(consumer)? {
                     break;
@@ -374,6 +376,18 @@ struct Ends {
 }
 
 impl Ends {
+    /// Takes the current assignment; on a change the marks go (a partition
+    /// given back and assigned again starts over).
+    fn sync(&mut self, consumer: &Consumer) -> Outcome {
+        let mut now = consumer.assignment()?;
+        now.sort();
+        if now != self.assignment {
+            self.marked.clear();
+            self.assignment = now;
+        }
+        Ok(())
+    }
+
     fn mark(&mut self, topic: String, partition: i32) {
         self.marked.insert((topic, partition));
     }
@@ -388,13 +402,7 @@ impl Ends {
     /// in the current assignment, or read up to its last known high
     /// watermark (a partition a cooperative rebalance let it keep).
     fn all(&mut self, consumer: &Consumer) -> Outcome<bool> {
-        let mut now = consumer.assignment()?;
-        now.sort();
-        if now != self.assignment {
-            // A partition given back and assigned again starts over.
-            self.marked.clear();
-            self.assignment = now;
-        }
+        self.sync(consumer)?;
         if self.assignment.is_empty() {
             return Ok(false);
         }

@@ -122,7 +122,7 @@ fn mock(command: &MockCmd) -> Outcome {
             fail::print(format!("{bootstrap}\n"))
         }
         MockCmd::Stop => {
-            mockd::request(&dir, "stop")?;
+            mockd::stop(&dir)?;
             eprintln!("mock cluster stopped");
             Ok(())
         }

@@ -73,16 +73,42 @@ fn private_dir(dir: &Path) -> Outcome {
         .mode(0o700)
         .create(dir)
         .map_err(|e| Fail::Io(format!("cannot create {}: {e}", dir.display())))?;
-    let meta = std::fs::symlink_metadata(dir)
-        .map_err(|e| Fail::Io(format!("cannot read {}: {e}", dir.display())))?;
-    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    let owned = me.is_none_or(|uid| meta.uid() == uid);
-    if !meta.is_dir() || !owned || meta.mode() & 0o022 != 0 {
+    check_private(dir)
+}
+
+/// This user's id, when the system says.
+fn my_uid() -> Option<u32> {
+    std::fs::metadata("/proc/self").map(|m| m.uid()).ok()
+}
+
+/// Refuses a mock directory (or its socket) that is not this user's alone;
+/// a missing one means no cluster runs.
+fn check_private(dir: &Path) -> Outcome {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(Fail::Connect(format!(
+                "no mock cluster is running in {}; start one with `kafkit mock start`",
+                dir.display()
+            )))
+        }
+        Err(e) => return Err(Fail::Io(format!("cannot read {}: {e}", dir.display()))),
+    };
+    let mine = |uid: u32| my_uid().is_none_or(|me| uid == me);
+    if !meta.is_dir() || !mine(meta.uid()) || meta.mode() & 0o022 != 0 {
         return Err(Fail::Io(format!(
             "{} must be a directory of yours that others cannot write to \
              (or set KAFKIT_MOCK_DIR)",
             dir.display()
         )));
+    }
+    if let Ok(sock) = std::fs::symlink_metadata(socket(dir)) {
+        if !mine(sock.uid()) {
+            return Err(Fail::Io(format!(
+                "{} belongs to another user",
+                socket(dir).display()
+            )));
+        }
     }
     Ok(())
 }
@@ -97,6 +123,7 @@ fn nobody_there(error: &std::io::Error) -> bool {
 }
 
 fn connect(dir: &Path) -> Outcome<UnixStream> {
+    check_private(dir)?;
     UnixStream::connect(socket(dir)).map_err(|e| {
         if nobody_there(&e) {
             Fail::Connect(format!(
@@ -158,6 +185,15 @@ pub fn session() -> Outcome<Session> {
     let bootstrap = match request(&dir, "bootstrap") {
         Ok(b) => b,
         Err(Fail::Connect(_)) => start(&dir, DEFAULT_IDLE)?,
+        // A server that was stopping as it was asked: ask again.
+        Err(Fail::Io(_)) => {
+            std::thread::sleep(Duration::from_millis(200));
+            match request(&dir, "bootstrap") {
+                Ok(b) => b,
+                Err(Fail::Connect(_)) => start(&dir, DEFAULT_IDLE)?,
+                Err(other) => return Err(other),
+            }
+        }
         Err(other) => return Err(other),
     };
     let mut hold = connect(&dir)?;
@@ -243,23 +279,26 @@ pub fn serve(dir: &Path, idle: Duration) -> Outcome {
     private_dir(dir).map_err(|e| failed(e.to_string()))?;
     let lock = File::create(dir.join("lock"))
         .map_err(|e| failed(format!("cannot open {}: {e}", dir.join("lock").display())))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            // Another server runs or is starting: hand out its address.
-            let deadline = Instant::now() + START_TIMEOUT;
-            loop {
-                match request(dir, "bootstrap") {
-                    Ok(bootstrap) => {
-                        announce(format!("ready {bootstrap}"));
-                        return Ok(());
-                    }
-                    Err(e) if Instant::now() > deadline => return Err(failed(e.to_string())),
-                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+    // Become the server, or hand out the address of the one that is (it
+    // may still be starting, or stopping and about to free the lock).
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) => {
+                if let Ok(bootstrap) = request(dir, "bootstrap") {
+                    announce(format!("ready {bootstrap}"));
+                    return Ok(());
                 }
+                if Instant::now() > deadline {
+                    return Err(failed(
+                        "another server holds the lock but does not answer".into(),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
+            Err(TryLockError::Error(e)) => return Err(failed(format!("cannot lock: {e}"))),
         }
-        Err(TryLockError::Error(e)) => return Err(failed(format!("cannot lock: {e}"))),
     }
     // The lock is ours: a socket left behind is a dead server's.
     let path = socket(dir);
@@ -301,24 +340,52 @@ pub fn serve(dir: &Path, idle: Duration) -> Outcome {
         );
     }
     announce(format!("ready {}", cluster.bootstrap_servers()));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+    let mut stopper = loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors, say: wait rather than spin.
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
         if let Ok(mut state) = activity.lock() {
             state.last = Some(Instant::now());
         }
-        if answer(stream, &cluster, &activity) == Answered::Stop {
-            let _ = std::fs::remove_file(&path);
-            return Ok(());
+        if let Answered::Stop(stream) = answer(stream, &cluster, &activity) {
+            break stream;
         }
-    }
+    };
+    // Gone before the answer: a command that asks after it starts a new
+    // server (which waits for this one's lock) instead of reaching this one.
+    let _ = std::fs::remove_file(&path);
+    drop(listener);
+    drop(cluster);
+    let _ = stopper.write_all(b"ok\n");
     drop(lock);
     Ok(())
 }
 
-#[derive(PartialEq)]
+/// `kafkit mock stop`: stops the server and returns once it is gone.
+pub fn stop(dir: &Path) -> Outcome {
+    request(dir, "stop")?;
+    // The server frees its lock as it exits.
+    let lock = File::create(dir.join("lock"))
+        .map_err(|e| Fail::Io(format!("cannot open {}: {e}", dir.join("lock").display())))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(TryLockError::WouldBlock) = lock.try_lock() {
+        if Instant::now() > deadline {
+            return Err(Fail::Io("the mock cluster did not exit within 10 s".into()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 enum Answered {
     Continue,
-    Stop,
+    /// Told to stop: the connection to answer once the server is down.
+    Stop(UnixStream),
 }
 
 fn answer(
@@ -343,7 +410,7 @@ fn answer(
             hold(stream, activity.clone());
             return Answered::Continue;
         }
-        ["stop"] => ("ok".to_string(), Answered::Stop),
+        ["stop"] => return Answered::Stop(stream),
         ["create-topic", name, partitions, replicas] => (
             create_topic(cluster, name, partitions, replicas),
             Answered::Continue,
@@ -363,7 +430,8 @@ fn hold(mut stream: UnixStream, activity: Arc<Mutex<Use>>) {
     if let Ok(mut state) = activity.lock() {
         state.holders += 1;
     }
-    std::thread::spawn(move || {
+    let counted = activity.clone();
+    let started = std::thread::Builder::new().spawn(move || {
         let _ = stream.write_all(b"ok\n");
         let _ = stream.set_read_timeout(None);
         let mut sink = [0u8; 64];
@@ -373,6 +441,13 @@ fn hold(mut stream: UnixStream, activity: Arc<Mutex<Use>>) {
             state.last = Some(Instant::now());
         }
     });
+    if started.is_err() {
+        // No thread to watch it: do not count it (its stream is dropped,
+        // so the command sees the cluster go and reports it).
+        if let Ok(mut state) = counted.lock() {
+            state.holders = state.holders.saturating_sub(1);
+        }
+    }
 }
 
 fn create_topic(
@@ -384,7 +459,7 @@ fn create_topic(
     let (Ok(p), Ok(r)) = (partitions.parse::<i32>(), replicas.parse::<i32>()) else {
         return "error partitions and replication factor must be numbers".into();
     };
-    if let Err(e) = check_topic(name, p) {
+    if let Err(e) = check_topic(name, p, r) {
         return format!("error {e}");
     }
     match cluster.create_topic(name, p, r) {
@@ -395,7 +470,7 @@ fn create_topic(
 
 /// What Kafka accepts as a topic name, and a partition count the shared
 /// cluster can hold.
-pub fn check_topic(name: &str, partitions: i32) -> Result<(), String> {
+pub fn check_topic(name: &str, partitions: i32, replicas: i32) -> Result<(), String> {
     let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     if name.is_empty()
         || name.len() > 249
@@ -405,6 +480,11 @@ pub fn check_topic(name: &str, partitions: i32) -> Result<(), String> {
     {
         return Err(format!(
             "{name:?} is not a topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-')"
+        ));
+    }
+    if !(1..=i32::from(BROKERS)).contains(&replicas) {
+        return Err(format!(
+            "the mock cluster has {BROKERS} brokers: a replication factor of 1 to {BROKERS}, not {replicas}"
         ));
     }
     if !(1..=MAX_PARTITIONS).contains(&partitions) {

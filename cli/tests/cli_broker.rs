@@ -575,4 +575,18 @@ fn broker_cli_isolation_read_committed_hides_aborted_records() {
         &["consume", &topic, "-e", "--isolation", "read_uncommitted"],
     );
     assert_eq!(all.out(), "aborted\ncommitted\n");
+
+    // With a transaction left open, a read_committed reader's end is the
+    // last stable offset, below the high watermark: -e still ends there.
+    producer.begin_transaction().expect("begin");
+    let mut sent = producer
+        .send_blocking(Record::to(topic.as_str()).value("open"), t)
+        .expect("send");
+    sent.wait(t).expect("a report in time").expect("delivered");
+    let stable = ok(
+        &servers,
+        &["consume", &topic, "-e", "--isolation", "read_committed"],
+    );
+    assert_eq!(stable.out(), "committed\n");
+    producer.abort_transaction(t).expect("abort");
 }

@@ -444,6 +444,10 @@ fn mock_cli_shared_mock_cluster_across_commands() {
     kafkit_in(Some(dir.path()), &["mock", "stop"], None, t).assert_ok("mock stop");
     let status = kafkit_in(Some(dir.path()), &["mock", "status"], None, t);
     assert_eq!(status.code(), Some(3), "{}", status.describe());
+    // The next --mock command right after a stop starts a new, empty one.
+    let fresh = kafkit_in(Some(dir.path()), &["--mock", "topics", "list"], None, t);
+    fresh.assert_ok("--mock after stop");
+    assert!(!fresh.out().contains("orders"), "{}", fresh.describe());
     // --mock with --brokers is a usage error.
     let both = kafkit_in(
         Some(dir.path()),
@@ -767,8 +771,14 @@ fn mock_cli_lag_and_reset_offsets_of_named_partitions() {
         assert_eq!(r.code(), Some(2), "{bad:?}: {}", r.describe());
     }
     // Topic names and partition counts the mock would choke on.
-    for (name, partitions) in [("bad name", "1"), ("ok", "100000000")] {
-        let r = run(&["--mock", "topics", "create", name, "-p", partitions]);
+    for (name, partitions, replicas) in [
+        ("bad name", "1", "1"),
+        ("ok", "100000000", "1"),
+        ("ok", "1", "4"),
+    ] {
+        let r = run(&[
+            "--mock", "topics", "create", name, "-p", partitions, "-r", replicas,
+        ]);
         assert_eq!(r.code(), Some(2), "{name} {partitions}: {}", r.describe());
     }
 }

@@ -101,6 +101,10 @@ impl MockDir {
     pub fn new() -> MockDir {
         let dir = std::env::temp_dir().join(unique("kafkit-cli-mock"));
         std::fs::create_dir_all(&dir).expect("mock dir");
+        // kafkit refuses a mock directory others can write to (a umask of
+        // 002 would make this one so).
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("mode 0700");
         MockDir(dir)
     }
 
