@@ -15,6 +15,7 @@ mod fail;
 mod mockd;
 mod output;
 mod produce;
+mod reset;
 
 use std::path::PathBuf;
 use std::time::Duration;
