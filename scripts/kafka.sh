@@ -376,7 +376,16 @@ start_node_process() {
     exec "${detach[@]}" "$java" "${opts[@]}" -cp "$LIB_DIR/*" \
       kafka.Kafka "$dir/server.properties" </dev/null >"$dir/logs/server.log" 2>&1
   ) &
-  printf '%s\n' "$!" >"$(node_pid_file "$dir")"
+  local pid="$!"
+  printf '%s\n' "$pid" >"$(node_pid_file "$dir")"
+  # Until the subshell has exec'd java, the pid's command line is this
+  # script's, and node_running would call the node gone.  On a loaded
+  # machine that window is long enough for wait_ready to see it, so wait
+  # here until the pid is the broker or has exited.
+  local deadline=$((SECONDS + 30))
+  while pid_alive "$pid" && ! node_running "$dir" && ((SECONDS < deadline)); do
+    sleep 0.05
+  done
 }
 
 # Send SIGTERM to the nodes in the given folders, wait up to STOP_TIMEOUT
