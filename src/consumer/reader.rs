@@ -189,7 +189,7 @@ struct Buffered {
 }
 
 fn is(m: &NativeMessage, topic: &str, partition: i32) -> bool {
-    m.partition() == partition && m.topic() == topic
+    m.partition() == partition && m.topic_is(topic)
 }
 
 impl Buffered {
@@ -208,7 +208,7 @@ impl Buffered {
         };
         let set = |h: &mut Handed| h.next = if data { next } else { h.next.max(next) };
         if let Some(h) = self.handed.get_mut(self.last) {
-            if h.partition == partition && h.topic == m.topic() {
+            if h.partition == partition && m.topic_is(&h.topic) {
                 set(h);
                 return;
             }
@@ -216,7 +216,7 @@ impl Buffered {
         match self
             .handed
             .iter()
-            .position(|h| h.partition == partition && h.topic == m.topic())
+            .position(|h| h.partition == partition && m.topic_is(&h.topic))
         {
             Some(i) => {
                 set(&mut self.handed[i]);

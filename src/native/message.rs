@@ -80,6 +80,24 @@ impl NativeMessage {
         unsafe { cstr_str(rd::rd_kafka_topic_name(rkt)) }
     }
 
+    /// Whether the message's topic is `name`: its bytes are compared with
+    /// the C string, which `topic()` would first check for UTF-8. The read
+    /// buffer asks this of every message it hands out: kafkit-iter on the
+    /// mock cluster under callgrind, 200 000 messages, went from 272 to 108
+    /// instructions a message in that bookkeeping, and from 1326 to 1161 in
+    /// the whole reading loop.
+    pub(crate) fn topic_is(&self, name: &str) -> bool {
+        let rkt = self.raw().rkt;
+        if rkt.is_null() {
+            return name.is_empty();
+        }
+        // SAFETY: as in `topic`.
+        match unsafe { cstr_borrowed(rd::rd_kafka_topic_name(rkt)) } {
+            Some(topic) => topic.to_bytes() == name.as_bytes(),
+            None => name.is_empty(),
+        }
+    }
+
     /// Whether both messages are of the same partition. A topic has one
     /// handle while any message refers to it, so the handles are compared,
     /// not the names.
