@@ -111,9 +111,14 @@ pub fn crash_child() -> bool {
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set"));
     let (bootstrap, id) = (var(CHILD_BOOTSTRAP), var(CHILD_ID));
     let (input, output) = (var(CHILD_INPUT), var(CHILD_OUTPUT));
-    // Logs as `RUST_LOG` says, on the stderr the test shares.
+    // Logs as `RUST_LOG` says, on the stderr the test shares; without it,
+    // the app's own story (assignments, revocations, commits that failed,
+    // why it stopped) and librdkafka's warnings, so that a worker that
+    // stalls in CI leaves more than its last connection error behind.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kafkit=info"));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
