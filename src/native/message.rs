@@ -91,7 +91,9 @@ impl NativeMessage {
         if rkt.is_null() {
             return name.is_empty();
         }
-        // SAFETY: as in `topic`.
+        // SAFETY: the topic handle is referenced by the message and lives at
+        // least as long as this borrow; its name is NULL or NUL-terminated
+        // and immutable.
         match unsafe { cstr_borrowed(rd::rd_kafka_topic_name(rkt)) } {
             Some(topic) => topic.to_bytes() == name.as_bytes(),
             None => name.is_empty(),
